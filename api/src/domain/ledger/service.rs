@@ -1,0 +1,168 @@
+use std::collections::HashMap;
+
+use chrono::Utc;
+use doorstep_shared::Money;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use super::model::{EntryKind, NewEntry};
+use crate::entity::{ledger_entry, rent_account};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("account {0} not found")]
+    AccountNotFound(i64),
+    #[error("a {kind} of {amount} has the wrong sign")]
+    WrongSign { kind: EntryKind, amount: Money },
+    #[error("{key} was already posted with different details")]
+    KeyReused { key: String },
+    #[error("the balance would overflow")]
+    Overflow,
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+}
+
+/// What became of one requested posting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostOutcome {
+    Posted(ledger_entry::Model),
+    /// The idempotency key was seen before with the same details: nothing was written.
+    AlreadyPosted(ledger_entry::Model),
+}
+
+impl PostOutcome {
+    pub fn entry(&self) -> &ledger_entry::Model {
+        match self {
+            PostOutcome::Posted(e) | PostOutcome::AlreadyPosted(e) => e,
+        }
+    }
+}
+
+/// Posts one entry. Call inside a transaction that has not read anything yet on SQLite
+/// (see [`post_batch`]).
+pub async fn post(conn: &impl ConnectionTrait, account_id: i64, entry: NewEntry) -> Result<PostOutcome, LedgerError> {
+    let mut out = post_batch(conn, account_id, vec![entry]).await?;
+    out.pop().ok_or(LedgerError::AccountNotFound(account_id))
+}
+
+/// Posts entries to one account in order, inside the caller's transaction.
+///
+/// The first statement is a write to the account row, which takes the row lock on
+/// PostgreSQL and the write lock on SQLite before anything is read, so concurrent postings
+/// to one account serialise instead of losing an update. Entries whose key was already
+/// posted with the same account, kind and amount are reported as `AlreadyPosted`; a key
+/// reused with other details is an error and the caller should roll back.
+pub async fn post_batch(
+    conn: &impl ConnectionTrait,
+    account_id: i64,
+    entries: Vec<NewEntry>,
+) -> Result<Vec<PostOutcome>, LedgerError> {
+    for e in &entries {
+        if !e.kind.accepts(e.amount) {
+            return Err(LedgerError::WrongSign { kind: e.kind, amount: e.amount });
+        }
+    }
+    let locked = rent_account::Entity::update_many()
+        .col_expr(rent_account::Column::Version, Expr::col(rent_account::Column::Version))
+        .filter(rent_account::Column::Id.eq(account_id))
+        .exec_with_returning(conn)
+        .await?;
+    let account = locked.into_iter().next().ok_or(LedgerError::AccountNotFound(account_id))?;
+
+    let existing = find_existing(conn, &entries).await?;
+    let mut balance = Money::from_pence(account.balance_pence);
+    let mut last_date = account.last_entry_date;
+    let now = Utc::now();
+    let mut outcomes = Vec::with_capacity(entries.len());
+    let mut to_insert = Vec::new();
+    let mut seen_in_batch: HashMap<(String, String), usize> = HashMap::new();
+    for e in entries {
+        let key = (e.source.clone(), e.source_ref.clone());
+        if let Some(prev) = existing.get(&key) {
+            if prev.account_id != account_id || prev.kind != e.kind.as_str() || prev.amount_pence != e.amount.pence() {
+                return Err(LedgerError::KeyReused { key: format!("{}/{}", e.source, e.source_ref) });
+            }
+            outcomes.push(PostOutcome::AlreadyPosted(prev.clone()));
+            continue;
+        }
+        if let Some(&i) = seen_in_batch.get(&key) {
+            let prev: &ledger_entry::Model = outcomes[i].entry();
+            if prev.kind != e.kind.as_str() || prev.amount_pence != e.amount.pence() {
+                return Err(LedgerError::KeyReused { key: format!("{}/{}", e.source, e.source_ref) });
+            }
+            outcomes.push(PostOutcome::AlreadyPosted(prev.clone()));
+            continue;
+        }
+        balance = balance.checked_add(e.amount).ok_or(LedgerError::Overflow)?;
+        last_date = Some(last_date.map_or(e.effective_date, |d| Ord::max(d, e.effective_date)));
+        let model = ledger_entry::Model {
+            id: 0,
+            account_id,
+            kind: e.kind.as_str().to_owned(),
+            amount_pence: e.amount.pence(),
+            effective_date: e.effective_date,
+            posted_at: now,
+            description: e.description,
+            source: e.source,
+            source_ref: e.source_ref,
+            channel: e.channel.map(|c| c.as_str().to_owned()),
+            balance_after_pence: balance.pence(),
+        };
+        seen_in_batch.insert(key, outcomes.len());
+        to_insert.push(outcomes.len());
+        outcomes.push(PostOutcome::Posted(model));
+    }
+    if to_insert.is_empty() {
+        return Ok(outcomes);
+    }
+    for i in to_insert.iter().copied() {
+        let PostOutcome::Posted(m) = &outcomes[i] else { continue };
+        let active = ledger_entry::ActiveModel {
+            account_id: Set(m.account_id),
+            kind: Set(m.kind.clone()),
+            amount_pence: Set(m.amount_pence),
+            effective_date: Set(m.effective_date),
+            posted_at: Set(m.posted_at),
+            description: Set(m.description.clone()),
+            source: Set(m.source.clone()),
+            source_ref: Set(m.source_ref.clone()),
+            channel: Set(m.channel.clone()),
+            balance_after_pence: Set(m.balance_after_pence),
+            ..Default::default()
+        };
+        let inserted = ledger_entry::Entity::insert(active).exec(conn).await?;
+        if let PostOutcome::Posted(m) = &mut outcomes[i] {
+            m.id = inserted.last_insert_id;
+        }
+    }
+    rent_account::Entity::update_many()
+        .col_expr(rent_account::Column::BalancePence, Expr::value(balance.pence()))
+        .col_expr(rent_account::Column::Version, Expr::col(rent_account::Column::Version).add(to_insert.len() as i64))
+        .col_expr(rent_account::Column::LastEntryDate, Expr::value(last_date))
+        .filter(rent_account::Column::Id.eq(account_id))
+        .exec(conn)
+        .await?;
+    Ok(outcomes)
+}
+
+async fn find_existing(
+    conn: &impl ConnectionTrait,
+    entries: &[NewEntry],
+) -> Result<HashMap<(String, String), ledger_entry::Model>, sea_orm::DbErr> {
+    let mut found = HashMap::new();
+    // Chunked so that a large batch stays under SQLite's bound-parameter limit.
+    for chunk in entries.chunks(200) {
+        let mut cond = sea_orm::Condition::any();
+        for e in chunk {
+            cond = cond.add(
+                sea_orm::Condition::all()
+                    .add(ledger_entry::Column::Source.eq(e.source.as_str()))
+                    .add(ledger_entry::Column::SourceRef.eq(e.source_ref.as_str())),
+            );
+        }
+        for m in ledger_entry::Entity::find().filter(cond).all(conn).await? {
+            found.insert((m.source.clone(), m.source_ref.clone()), m);
+        }
+    }
+    Ok(found)
+}

@@ -1,0 +1,8 @@
+//! The rules of the product, one module per area. Transports call these; nothing here
+//! knows about HTTP or GraphQL.
+
+pub mod demo;
+pub mod geo;
+pub mod hms;
+pub mod ledger;
+pub mod org;

@@ -1,0 +1,15 @@
+//! sea-orm entities, one per table. They mirror `migrations/`; domain code turns them into
+//! domain types and DTOs.
+
+pub mod housing_officer;
+pub mod import_run;
+pub mod ledger_entry;
+pub mod organisation;
+pub mod person;
+pub mod planned_work;
+pub mod property;
+pub mod property_feature;
+pub mod rent_account;
+pub mod rent_free_week;
+pub mod tenancy;
+pub mod tenancy_member;

@@ -1,0 +1,4 @@
+//! Public landlord information.
+
+pub mod get;
+pub mod list;

@@ -1,0 +1,16 @@
+//! Doorstep's database schema. One file per change, named `mYYYYMMDD_HHMMSS_name.rs`; a
+//! migration that has shipped is never edited, only followed by another.
+
+pub use sea_orm_migration;
+use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_core;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_core::Migration)]
+    }
+}
