@@ -1,6 +1,7 @@
 //! The `doorstep` command line.
 
 pub mod import;
+pub mod ledger;
 pub mod seed_demo;
 
 use std::net::SocketAddr;
@@ -39,6 +40,13 @@ enum Command {
     SeedDemo(seed_demo::Args),
     /// Import the housing management system's export files from a folder.
     Import(import::Args),
+    /// Post one rent week's charges to every account that is due them.
+    ChargeRun(ledger::ChargeRunArgs),
+    /// Ledger maintenance.
+    Ledger {
+        #[command(subcommand)]
+        command: ledger::LedgerCommand,
+    },
     /// Write openapi/openapi.json and openapi/schema.graphql from the code.
     ExportOpenapi {
         /// Folder to write into.
@@ -93,6 +101,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::SeedDemo(args) => seed_demo::run(&config, args).await,
         Command::Import(args) => import::run(&config, args).await,
+        Command::ChargeRun(args) => ledger::run_charge_run(&config, args).await,
+        Command::Ledger { command } => ledger::run_ledger(&config, command).await,
         Command::ExportOpenapi { out_dir, check } => export_openapi(&out_dir, check),
     }
 }

@@ -1,11 +1,14 @@
 //! Scheduled work that runs inside `serve`. On PostgreSQL each job takes an advisory lock
 //! so that exactly one node runs it.
 
+pub mod charge_run;
+
 use sea_orm::DatabaseConnection;
 
 /// Advisory-lock keys, one per job.
 pub mod lock_keys {
     pub const HMS_IMPORT: i64 = 0x646f_6f72_0001;
+    pub const CHARGE_RUN: i64 = 0x646f_6f72_0002;
 }
 
 /// Runs `f` only if this node wins the advisory lock `key` (PostgreSQL); SQLite has one
@@ -34,8 +37,8 @@ where
 
 /// Starts every scheduled job; each stops when `shutdown` turns true.
 pub fn spawn_all(
-    _state: &crate::AppState,
-    _shutdown: tokio::sync::watch::Receiver<bool>,
+    state: &crate::AppState,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    Vec::new()
+    vec![charge_run::spawn(state.db.clone(), shutdown)]
 }

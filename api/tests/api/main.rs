@@ -3,6 +3,8 @@
 //! (`just test` runs the suite once for each).
 
 mod contracts;
+mod fixtures;
 mod http_basics;
+mod ledger;
 mod organisations;
 mod support;

@@ -16,6 +16,10 @@ pub enum LedgerError {
     WrongSign { kind: EntryKind, amount: Money },
     #[error("{key} was already posted with different details")]
     KeyReused { key: String },
+    #[error("entry {0} not found")]
+    EntryNotFound(i64),
+    #[error("entry {0} is itself a reversal")]
+    ReversingAReversal(i64),
     #[error("the balance would overflow")]
     Overflow,
     #[error(transparent)]
@@ -143,6 +147,31 @@ pub async fn post_batch(
         .exec(conn)
         .await?;
     Ok(outcomes)
+}
+
+/// Corrects a mistake the only way the ledger allows: a new entry of the opposite amount,
+/// keyed on the entry it reverses so that a second attempt is a no-op.
+pub async fn reverse(
+    conn: &impl ConnectionTrait,
+    entry_id: i64,
+    reason: &str,
+    effective_date: chrono::NaiveDate,
+) -> Result<PostOutcome, LedgerError> {
+    let original =
+        ledger_entry::Entity::find_by_id(entry_id).one(conn).await?.ok_or(LedgerError::EntryNotFound(entry_id))?;
+    if original.kind == EntryKind::Reversal.as_str() {
+        return Err(LedgerError::ReversingAReversal(entry_id));
+    }
+    let entry = NewEntry {
+        kind: EntryKind::Reversal,
+        amount: -Money::from_pence(original.amount_pence),
+        effective_date,
+        description: format!("Reversal of {}: {reason}", original.description),
+        source: "reversal".into(),
+        source_ref: entry_id.to_string(),
+        channel: None,
+    };
+    post(conn, original.account_id, entry).await
 }
 
 async fn find_existing(
