@@ -67,3 +67,90 @@ pub struct Organisation {
     pub branding: Branding,
     pub contacts: Contacts,
 }
+
+/// Whether a rent account's balance is owed, in credit or clear.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema, async_graphql::Enum))]
+pub enum BalanceState {
+    /// The tenant owes money (positive balance).
+    InArrears,
+    /// The tenant has paid ahead (negative balance).
+    InCredit,
+    Clear,
+}
+
+impl BalanceState {
+    pub fn of(balance_pence: i64) -> BalanceState {
+        match balance_pence {
+            p if p > 0 => BalanceState::InArrears,
+            p if p < 0 => BalanceState::InCredit,
+            _ => BalanceState::Clear,
+        }
+    }
+
+    /// "£123.45 in arrears", "£10.00 in credit", "£0.00".
+    pub fn describe(balance_pence: i64) -> String {
+        let amount = crate::Money::from_pence(balance_pence).abs();
+        match BalanceState::of(balance_pence) {
+            BalanceState::InArrears => format!("{amount} in arrears"),
+            BalanceState::InCredit => format!("{amount} in credit"),
+            BalanceState::Clear => amount.to_string(),
+        }
+    }
+}
+
+/// One line of a rent account.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema, async_graphql::SimpleObject))]
+pub struct Transaction {
+    pub id: i64,
+    /// The business date the line counts from.
+    pub date: chrono::NaiveDate,
+    /// `charge`, `payment`, `housing_benefit`, `universal_credit`, `adjustment`, `refund`, `reversal`.
+    pub kind: String,
+    pub description: String,
+    /// Charges positive, payments negative.
+    pub amount_pence: i64,
+    /// The account's balance after this line, in posting order.
+    pub balance_after_pence: i64,
+    /// How a payment arrived (`web`, `retail_cash`, `direct_debit`, …).
+    pub channel: Option<String>,
+}
+
+/// A rent account at a glance.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema, async_graphql::SimpleObject))]
+pub struct AccountSummary {
+    pub id: i64,
+    /// Also the payment reference.
+    pub account_number: String,
+    /// `rent`, `garage`, `community_alarm`, `service_charge`, `sundry`.
+    pub kind: String,
+    /// What to call the account on screen: "Rent", "Garage", …
+    pub kind_label: String,
+    pub balance_pence: i64,
+    pub balance_state: BalanceState,
+    /// The balance in words: "£123.45 in arrears".
+    pub balance_text: String,
+    pub weekly_charge_pence: i64,
+    pub last_transaction_date: Option<chrono::NaiveDate>,
+    /// The three most recent lines, newest first.
+    pub recent: Vec<Transaction>,
+}
+
+/// An account in the staff arrears list.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema, async_graphql::SimpleObject))]
+pub struct ArrearsRow {
+    pub account_id: i64,
+    pub account_number: String,
+    pub kind: String,
+    pub tenant_name: String,
+    pub address: String,
+    pub patch: Option<String>,
+    pub balance_pence: i64,
+    /// Balance divided by the weekly charge, to one decimal place, as tenths (e.g. 35 = 3.5 weeks).
+    pub weeks_in_arrears_tenths: i64,
+    pub last_payment_date: Option<chrono::NaiveDate>,
+}

@@ -279,3 +279,108 @@ async fn posted_kind(db: &DatabaseConnection, key: &str) -> EntryKind {
         .unwrap();
     EntryKind::parse(&e.kind).unwrap()
 }
+
+mod views {
+    use doorstep::domain::ledger::views::{self, ArrearsQuery, ArrearsSort, HistoryQuery};
+    use doorstep_shared::dto::BalanceState;
+
+    use super::*;
+
+    async fn post_dated(db: &DatabaseConnection, account_id: i64, kind: EntryKind, pence: i64, day: &str, key: &str) {
+        let e = NewEntry {
+            kind,
+            amount: Money::from_pence(pence),
+            effective_date: date(day),
+            description: format!("{kind} {day}"),
+            source: "test".into(),
+            source_ref: key.into(),
+            channel: None,
+        };
+        post_one(db, account_id, e).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn summary_words_the_balance_and_shows_the_three_newest_lines() {
+        let t = TestDb::new().await;
+        let o = org(&t.db, "o").await;
+        let a = account(&t.db, o, "garage", 1000, "2020-01-06").await;
+        for (i, day) in ["2026-10-05", "2026-10-12", "2026-10-19", "2026-10-26"].iter().enumerate() {
+            post_dated(&t.db, a.id, EntryKind::Charge, 1000, day, &format!("c{i}")).await;
+        }
+        post_dated(&t.db, a.id, EntryKind::Payment, -1550, "2026-10-20", "p").await;
+        let a = views::account(&t.db, a.id).await.unwrap().unwrap();
+        let s = views::summary(&t.db, a).await.unwrap();
+        assert_eq!(s.balance_pence, 2450);
+        assert_eq!(s.balance_state, BalanceState::InArrears);
+        assert_eq!(s.balance_text, "£24.50 in arrears");
+        assert_eq!(s.kind_label, "Garage");
+        assert_eq!(s.last_transaction_date, Some(date("2026-10-26")));
+        let dates: Vec<_> = s.recent.iter().map(|t| t.date.to_string()).collect();
+        assert_eq!(dates, ["2026-10-26", "2026-10-20", "2026-10-19"]);
+    }
+
+    #[tokio::test]
+    async fn history_pages_newest_first_within_dates_and_statements_open_with_the_prior_balance() {
+        let t = TestDb::new().await;
+        let o = org(&t.db, "o").await;
+        let a = account(&t.db, o, "rent", 9000, "2020-01-06").await;
+        for week in 0..10 {
+            let day = date("2026-01-05") + chrono::Duration::weeks(week);
+            post_dated(&t.db, a.id, EntryKind::Charge, 9000, &day.to_string(), &format!("c{week}")).await;
+            post_dated(&t.db, a.id, EntryKind::HousingBenefit, -8000, &day.to_string(), &format!("hb{week}")).await;
+        }
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let q = HistoryQuery { from: Some(date("2026-01-12")), to: Some(date("2026-02-16")), after, limit: 4 };
+            let (page, next) = views::history(&t.db, a.id, q).await.unwrap();
+            seen.extend(page);
+            match next {
+                Some(k) => after = Some(k),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 12, "6 weeks of two lines each");
+        assert_eq!(seen.first().unwrap().date, date("2026-02-16"));
+        assert_eq!(seen.first().unwrap().kind, "housing_benefit", "posting order breaks ties, newest first");
+        assert_eq!(seen.last().unwrap().date, date("2026-01-12"));
+        assert!(seen.windows(2).all(|w| (w[0].date, w[0].id) > (w[1].date, w[1].id)));
+
+        assert_eq!(views::balance_before(&t.db, a.id, date("2026-01-12")).await.unwrap(), 1000);
+        let lines = views::lines_between(&t.db, a.id, date("2026-01-12"), date("2026-01-18")).await.unwrap();
+        assert_eq!(lines.iter().map(|l| l.amount_pence).sum::<i64>(), 1000);
+    }
+
+    #[tokio::test]
+    async fn arrears_list_is_scoped_sorted_and_shows_the_last_payment() {
+        let t = TestDb::new().await;
+        let o1 = org(&t.db, "one").await;
+        let o2 = org(&t.db, "two").await;
+        let small = account(&t.db, o1, "rent", 10000, "2020-01-06").await;
+        let big = account(&t.db, o1, "rent", 10000, "2020-01-06").await;
+        let credit = account(&t.db, o1, "rent", 10000, "2020-01-06").await;
+        let elsewhere = account(&t.db, o2, "rent", 10000, "2020-01-06").await;
+        post_dated(&t.db, small.id, EntryKind::Charge, 5000, "2026-11-02", "s").await;
+        post_dated(&t.db, big.id, EntryKind::Charge, 35000, "2026-11-02", "b").await;
+        post_dated(&t.db, big.id, EntryKind::Payment, -1000, "2026-11-09", "bp").await;
+        post_dated(&t.db, credit.id, EntryKind::Payment, -1000, "2026-11-09", "cp").await;
+        post_dated(&t.db, elsewhere.id, EntryKind::Charge, 90000, "2026-11-02", "e").await;
+
+        let q = ArrearsQuery {
+            organisation_ids: vec![o1],
+            patch: None,
+            min_balance_pence: 1,
+            sort: ArrearsSort::BalanceDesc,
+            offset: 0,
+            limit: 10,
+        };
+        let (rows, more) = views::arrears(&t.db, &q).await.unwrap();
+        assert!(!more);
+        let ids: Vec<_> = rows.iter().map(|r| r.account_id).collect();
+        assert_eq!(ids, [big.id, small.id], "own organisation only, owing only, biggest first");
+        assert_eq!(rows[0].weeks_in_arrears_tenths, 34);
+        assert_eq!(rows[0].last_payment_date, Some(date("2026-11-09")));
+        assert_eq!(rows[1].last_payment_date, None);
+        assert!(rows[0].address.contains("Halifax"));
+    }
+}

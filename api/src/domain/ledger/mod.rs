@@ -8,6 +8,7 @@ pub mod charge_run;
 pub mod check;
 pub mod model;
 pub mod service;
+pub mod views;
 mod sql;
 
 pub use model::{Channel, EntryKind, NewEntry};
