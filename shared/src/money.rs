@@ -41,6 +41,13 @@ impl Money {
         Money(self.0.saturating_abs())
     }
 
+    /// Plain decimal pounds for files and spreadsheets: `1234.56`, `-3.20`.
+    pub fn decimal(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        format!("{sign}{}.{:02}", abs / 100, abs % 100)
+    }
+
     /// Parses pounds as people write them: `12`, `12.5`, `12.50`, `£1,234.56`, `-3.20`.
     /// More than two decimal places is an error rather than a silent rounding.
     pub fn parse_pounds(input: &str) -> Result<Money, ParseError> {
@@ -91,7 +98,7 @@ impl fmt::Display for Money {
         let digits = pounds.to_string();
         let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(c);
@@ -150,6 +157,13 @@ mod tests {
         assert_eq!(Money::from_pence(-320).to_string(), "-£3.20");
         assert_eq!(Money::from_pence(5).to_string(), "£0.05");
         assert_eq!(Money::from_pence(100_000_000).to_string(), "£1,000,000.00");
+    }
+
+    #[test]
+    fn decimal_form_has_no_symbol_or_grouping() {
+        assert_eq!(Money::from_pence(123456).decimal(), "1234.56");
+        assert_eq!(Money::from_pence(-5).decimal(), "-0.05");
+        assert_eq!(Money::from_pence(i64::MIN).decimal(), "-92233720368547758.08");
     }
 
     #[test]
