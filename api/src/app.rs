@@ -20,17 +20,21 @@ pub struct AppState {
     pub graphql: DoorstepSchema,
     /// The OpenAPI document, rendered once.
     pub openapi_json: Bytes,
+    /// Token signing keys and sign-in settings.
+    pub identity: Arc<crate::domain::identity::Identity>,
 }
 
 impl AppState {
     pub fn new(db: DatabaseConnection, config: Config) -> anyhow::Result<Self> {
         let graphql = crate::graphql::schema(db.clone(), config.graphql_introspection);
+        let identity = Arc::new(crate::domain::identity::Identity::new(&config));
         Ok(AppState {
             db,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
             graphql,
             openapi_json: Bytes::from(crate::openapi::document_json()?),
+            identity,
         })
     }
 }

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+pub mod oidc;
+pub use oidc::OidcProvider;
+
 /// Everything the server reads from its environment. Secrets are wrapped so that they never
 /// reach a log line or a debug print.
 #[derive(Debug, Clone)]
@@ -32,6 +35,12 @@ pub struct Config {
     pub import_drop_dir: Option<PathBuf>,
     /// How often the drop folder is checked, in seconds (daily by default).
     pub import_interval_secs: u64,
+    /// Whether the refresh-token cookie is `Secure` (`DOORSTEP_COOKIE_SECURE`). Defaults to
+    /// true when `public_url` is https, false otherwise (plain-http localhost).
+    pub cookie_secure: bool,
+    /// External sign-in providers (OpenID Connect): `[oidc.<id>]` in the file,
+    /// `DOORSTEP_OIDC_PROVIDERS` and `DOORSTEP_OIDC_<ID>_*` in the environment (see `oidc`).
+    pub oidc_providers: Vec<OidcProvider>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -56,6 +65,8 @@ struct FileConfig {
     graphql_introspection: Option<bool>,
     import_drop_dir: Option<PathBuf>,
     import_interval_secs: Option<u64>,
+    cookie_secure: Option<bool>,
+    oidc: Option<std::collections::BTreeMap<String, oidc::FileProvider>>,
 }
 
 /// The `DOORSTEP_*` variables that configure the server. Others that the project's own
@@ -72,6 +83,7 @@ const KEYS: &[&str] = &[
     "GRAPHQL_INTROSPECTION",
     "IMPORT_DROP_DIR",
     "IMPORT_INTERVAL_SECS",
+    "COOKIE_SECURE",
     "CONFIG",
 ];
 const NOT_CONFIG_PREFIXES: &[&str] = &["TEST_", "BIN", "URL", "BENCH", "SANDBOX_", "PORTAL_URL"];
@@ -102,6 +114,8 @@ impl Default for Config {
             graphql_introspection: true,
             import_drop_dir: None,
             import_interval_secs: 24 * 60 * 60,
+            cookie_secure: false,
+            oidc_providers: Vec::new(),
         }
     }
 }
@@ -120,12 +134,16 @@ impl Config {
         let get =
             |key: &str| env.iter().find(|(k, _)| k.strip_prefix("DOORSTEP_") == Some(key)).map(|(_, v)| v.clone());
         let mut config = Config::default();
+        let mut cookie_secure: Option<bool> = None;
+        let mut file_oidc = None;
         let file = file.map(Path::to_path_buf).or_else(|| get("CONFIG").map(PathBuf::from));
         if let Some(path) = file {
             let text =
                 std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
-            let parsed: FileConfig =
+            let mut parsed: FileConfig =
                 toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.clone(), message: e.to_string() })?;
+            cookie_secure = parsed.cookie_secure;
+            file_oidc = parsed.oidc.take();
             config.apply_file(parsed)?;
         }
         // DATABASE_URL is the conventional name; DOORSTEP_DATABASE_URL wins when both are set.
@@ -169,6 +187,11 @@ impl Config {
         if let Some(v) = get("IMPORT_INTERVAL_SECS") {
             config.import_interval_secs = parse_num("DOORSTEP_IMPORT_INTERVAL_SECS", &v)?;
         }
+        if let Some(v) = get("COOKIE_SECURE") {
+            cookie_secure = Some(parse_bool("DOORSTEP_COOKIE_SECURE", &v)?);
+        }
+        config.cookie_secure = cookie_secure.unwrap_or_else(|| config.public_url.starts_with("https://"));
+        config.oidc_providers = oidc::load(file_oidc, get)?;
         config.validate()?;
         Ok(config)
     }
@@ -229,7 +252,9 @@ impl Config {
         env.into_iter()
             .filter_map(|(k, _)| {
                 let rest = k.strip_prefix("DOORSTEP_")?.to_owned();
-                let known = KEYS.contains(&rest.as_str()) || NOT_CONFIG_PREFIXES.iter().any(|p| rest.starts_with(p));
+                let known = KEYS.contains(&rest.as_str())
+                    || NOT_CONFIG_PREFIXES.iter().any(|p| rest.starts_with(p))
+                    || oidc::is_env_key(&rest);
                 (!known).then_some(k)
             })
             .collect()

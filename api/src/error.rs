@@ -20,6 +20,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("authentication required")]
     Unauthorized,
+    /// Credentials were presented and are wrong (a failed sign-in), with a sentence for a person.
+    #[error("{0}")]
+    AuthFailed(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{message}")]
@@ -47,6 +50,7 @@ impl ApiError {
             ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::AuthFailed(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -61,6 +65,7 @@ impl ApiError {
             ApiError::Validation { .. } => "validation_failed",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::AuthFailed(_) => "invalid_credentials",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::Conflict { .. } => "conflict",
             ApiError::TooManyRequests { .. } => "rate_limited",
@@ -92,7 +97,7 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let mut response = (status, axum::Json(self.envelope())).into_response();
         match &self {
-            ApiError::Unauthorized => {
+            ApiError::Unauthorized | ApiError::AuthFailed(_) => {
                 response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             ApiError::TooManyRequests { retry_after_secs } => {

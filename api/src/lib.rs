@@ -14,8 +14,10 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod jobs;
+mod macros;
 pub mod metrics;
 pub mod openapi;
+pub mod pdf;
 pub mod telemetry;
 
 pub use app::AppState;

@@ -5,7 +5,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::http::{health, organisations};
+use crate::http::auth::SecurityAddon;
+use crate::http::{accounts, health, organisations};
+use crate::http::{auth, me, registrations, staff};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,7 +23,12 @@ use crate::http::{health, organisations};
     tags(
         (name = "public", description = "Open to everyone"),
         (name = "operations", description = "Health and metrics for whoever runs the portal"),
-    )
+        (name = "identity", description = "Registering, signing in and the signed-in caller. Sign-in is REST only; \
+                                           GraphQL takes the same access token."),
+        (name = "accounts", description = "Rent accounts: balances, history and statements, for their tenants and their landlord's staff"),
+        (name = "staff", description = "Organisation-scoped staff work: registrations, PIN letters, API keys, audit"),
+    ),
+    modifiers(&SecurityAddon)
 )]
 pub struct ApiDoc;
 
@@ -32,9 +39,38 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(health::metrics))
+        .routes(routes!(auth::jwks::jwks))
         .nest(
             "/api/v1",
-            OpenApiRouter::new().routes(routes!(organisations::list::list)).routes(routes!(organisations::get::get)),
+            OpenApiRouter::new()
+                .routes(routes!(organisations::list::list))
+                .routes(routes!(organisations::get::get))
+                // identity
+                .routes(routes!(registrations::create::create))
+                .routes(routes!(registrations::activate::activate))
+                .routes(routes!(auth::login::login))
+                .routes(routes!(auth::refresh::refresh))
+                .routes(routes!(auth::logout::logout))
+                .routes(routes!(auth::oidc::providers::list))
+                .routes(routes!(auth::oidc::start::start))
+                .routes(routes!(auth::oidc::callback::callback))
+                .routes(routes!(auth::oidc::pending::get, auth::oidc::pending::discard))
+                .routes(routes!(auth::oidc::activate::activate))
+                .routes(routes!(me::me))
+                .routes(routes!(accounts::get::get))
+                .routes(routes!(accounts::transactions::list))
+                .routes(routes!(accounts::statement::get))
+                .routes(routes!(accounts::arrears::list))
+                .routes(routes!(staff::registrations::list::list))
+                .routes(routes!(staff::registrations::get::get))
+                .routes(routes!(staff::registrations::validate::validate))
+                .routes(routes!(staff::registrations::reject::reject))
+                .routes(routes!(staff::registrations::letter::letter))
+                .routes(routes!(staff::letters::print_run))
+                .routes(routes!(staff::api_keys::create::create, staff::api_keys::list::list))
+                .routes(routes!(staff::api_keys::revoke::revoke))
+                .routes(routes!(staff::users::unlock))
+                .routes(routes!(staff::audit::list)),
         )
 }
 

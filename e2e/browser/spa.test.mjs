@@ -1,5 +1,6 @@
 // The single-page app against the real server and its demo data: branding per landlord, the
-// landlord switcher, keyboard navigation, the placeholder pages, 404, accessibility, phones.
+// landlord switcher, keyboard navigation, the placeholder pages, the sign-in and registration
+// forms, 404, accessibility, phones. (The identity journey itself is in identity.test.mjs.)
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
@@ -96,7 +97,7 @@ test("?org=calder-riverside shows that landlord, remembers it, and the switcher 
   assert.ok((await footerText(page)).includes(calder.contacts.phone), "footer has Calder's phone");
 
   // Without ?org= the choice is remembered.
-  await page.goto(`${BASE}/my-place`);
+  await page.goto(`${BASE}/my-nearest`);
   await waitForLandlord(page, calder);
   await expectBackground(page, "header.site-header", calder.branding.primary_colour);
 
@@ -118,7 +119,7 @@ test("?org=calder-riverside shows that landlord, remembers it, and the switcher 
   await waitForLandlord(page, target);
   await expectBackground(page, "header.site-header", target.branding.primary_colour);
   const url = new URL(page.url());
-  assert.equal(url.pathname, "/my-place");
+  assert.equal(url.pathname, "/my-nearest");
   assert.equal(url.searchParams.get("org"), target.slug);
   assertNoProblems(problems, "switching landlords");
   await context.close();
@@ -166,7 +167,7 @@ test("when the API fails the header says so, the page still works, and Try again
   await context.close();
 });
 
-test("skip link, then My Place, My Nearest and My Maps, all by keyboard", async () => {
+test("skip link, then My Nearest and My Maps by keyboard; My Place asks a signed-out visitor to sign in", async () => {
   const { context, page, problems } = await openPage(browser);
   await page.goto(`${BASE}/`);
   await waitForLandlord(page, defaultOrg);
@@ -177,7 +178,6 @@ test("skip link, then My Place, My Nearest and My Maps, all by keyboard", async 
   assert.equal(await page.evaluate(() => document.activeElement?.id), "main");
 
   const sections = [
-    ["My Place", "/my-place", /tenancy/i],
     ["My Nearest", "/my-nearest", /nearest/i],
     ["My Maps", "/my-maps", /map/i],
   ];
@@ -200,22 +200,48 @@ test("skip link, then My Place, My Nearest and My Maps, all by keyboard", async 
     assert.equal(await page.locator(`nav a[aria-current="page"]`).innerText(), name);
     assert.match(await page.title(), new RegExp(`^${name}`));
   }
+
+  // My Place is a signed-in page: a signed-out visitor is sent to sign in, focus on its heading.
+  await tabUntil(
+    page,
+    "the My Place link",
+    () => document.activeElement?.closest("nav") && document.activeElement.textContent.trim() === "My Place",
+    undefined,
+    { key: "Shift+Tab" },
+  );
+  await page.keyboard.press("Enter");
+  await page.waitForURL(`${BASE}/sign-in?next=%2Fmy-place`);
+  await page.waitForFunction(() => document.activeElement?.matches("main h1"));
+  assert.equal((await page.locator("main h1").innerText()).trim(), "Sign in");
   assertNoProblems(problems, "keyboard navigation");
   await context.close();
 });
 
-test("sign-in and register say they are not open yet and offer no form", async () => {
+test("sign-in, register and finish registering are labelled forms", async () => {
   const { context, page, problems } = await openPage(browser);
-  for (const [path, heading, says] of [
-    ["/sign-in", "Sign in", /not available yet/i],
-    ["/register", "Register", /not open yet/i],
+  for (const [path, heading, fields, button] of [
+    ["/sign-in", "Sign in", ["Email address", "Password"], "Sign in"],
+    ["/register", "Register", ["Rent account number", "Surname", "Postcode", "Email address"], "Ask to register"],
+    [
+      "/register/activate",
+      "Finish registering",
+      ["Rent account number", "PIN", "Email address", "Create a password", "Type the password again"],
+      "Finish registering",
+    ],
   ]) {
     await page.goto(`${BASE}${path}`);
     await waitForLandlord(page, defaultOrg);
     assert.equal((await page.locator("main h1").innerText()).trim(), heading);
-    assert.match(await page.locator("main").innerText(), says);
-    assert.equal(await page.locator("main form, main input, main button").count(), 0, `${path} has no form`);
+    for (const label of fields) {
+      assert.equal(await page.locator("main").getByLabel(label, { exact: true }).count(), 1, `${path}: ${label}`);
+    }
+    assert.equal(await page.locator("main form").getByRole("button", { name: button, exact: true }).count(), 1);
   }
+  // The configured external identity provider is offered, linking to its start route.
+  await page.goto(`${BASE}/sign-in`);
+  await waitForLandlord(page, defaultOrg);
+  const offered = page.locator(".external-sign-in").getByRole("link", { name: "Sign in with Test ID" });
+  assert.equal(await offered.getAttribute("href"), "/api/v1/auth/oidc/local/start");
   assertNoProblems(problems, "sign-in pages");
   await context.close();
 });
@@ -251,7 +277,7 @@ test("on a phone the page fits the screen and everything is reachable", async ()
 test("no WCAG 2.2 A/AA violations (axe-core) on the pages, phone and desktop", async () => {
   for (const viewport of [PHONE, DESKTOP]) {
     const { context, page, problems } = await openPage(browser, { viewport });
-    for (const path of ["/", "/my-place", "/my-nearest", "/my-maps", "/sign-in", "/register"]) {
+    for (const path of ["/", "/my-nearest", "/my-maps", "/sign-in", "/register", "/register/activate"]) {
       await page.goto(`${BASE}${path}`);
       await waitForLandlord(page, defaultOrg);
       await page.locator("footer .contacts").waitFor();

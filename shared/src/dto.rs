@@ -112,7 +112,8 @@ pub struct Transaction {
     pub description: String,
     /// Charges positive, payments negative.
     pub amount_pence: i64,
-    /// The account's balance after this line, in posting order.
+    /// The account's balance after this line, taking lines in date order (then posting
+    /// order), so that a history read by date adds up.
     pub balance_after_pence: i64,
     /// How a payment arrived (`web`, `retail_cash`, `direct_debit`, …).
     pub channel: Option<String>,
@@ -153,4 +154,18 @@ pub struct ArrearsRow {
     /// Balance divided by the weekly charge, to one decimal place, as tenths (e.g. 35 = 3.5 weeks).
     pub weeks_in_arrears_tenths: i64,
     pub last_payment_date: Option<chrono::NaiveDate>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn balances_are_worded_for_tenants() {
+        assert_eq!(BalanceState::of(12_345), BalanceState::InArrears);
+        assert_eq!(BalanceState::describe(12_345), "£123.45 in arrears");
+        assert_eq!(BalanceState::describe(-1_000), "£10.00 in credit");
+        assert_eq!(BalanceState::describe(0), "£0.00");
+        assert_eq!(serde_json::to_string(&BalanceState::InCredit).unwrap(), "\"in_credit\"");
+    }
 }

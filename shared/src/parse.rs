@@ -71,7 +71,8 @@ pub struct Postcode(String);
 impl Postcode {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         let compact: String = input.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
-        if compact.len() < 5 || compact.len() > 7 {
+        // ASCII only before any slicing by byte offset below.
+        if compact.len() < 5 || compact.len() > 7 || !compact.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(ParseError::new("postcode", "is not a UK postcode"));
         }
         let (outward, inward) = compact.split_at(compact.len() - 3);
@@ -151,7 +152,7 @@ mod tests {
 
     #[test]
     fn bad_postcodes_name_the_field() {
-        for bad in ["", "12345", "SW1A 1A", "SW1A1AAA", "ABCDE", "S 1AA"] {
+        for bad in ["", "12345", "SW1A 1A", "SW1A1AAA", "ABCDE", "S 1AA", "é1 1AA", "SW1 1Aé", "ÉÉÉ"] {
             let err = Postcode::parse(bad).unwrap_err();
             assert_eq!(err.field, "postcode", "{bad:?}");
         }

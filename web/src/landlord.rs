@@ -51,6 +51,8 @@ impl std::error::Error for LandlordError {}
 pub struct LandlordContext {
     pub current: LocalResource<Result<Current, LandlordError>>,
     pub all: LocalResource<Result<Vec<Organisation>, ApiError>>,
+    /// The landlord remembered in this browser, if any.
+    remembered: RwSignal<Option<String>>,
 }
 
 impl LandlordContext {
@@ -84,7 +86,7 @@ impl LandlordContext {
             }
         });
 
-        let context = LandlordContext { current, all };
+        let context = LandlordContext { current, all, remembered };
         provide_context(context);
         context
     }
@@ -96,6 +98,16 @@ impl LandlordContext {
     /// The landlord being shown, once loaded (tracked).
     pub fn org(&self) -> Option<Organisation> {
         self.current.get().and_then(Result::ok).map(|current| current.org)
+    }
+
+    /// Shows (and remembers) the signed-in person's own landlord, unless the address names
+    /// one with `?org=`.
+    pub fn adopt(&self, slug: &str) {
+        if Slug::parse(slug).is_none() || self.remembered.get_untracked().as_deref() == Some(slug) {
+            return;
+        }
+        remember_slug(slug);
+        self.remembered.set(Some(slug.to_owned()));
     }
 
     /// Asks the API again, after a failure.

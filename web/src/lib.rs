@@ -1,21 +1,24 @@
 //! The Doorstep single-page app: Leptos, client-side rendered, compiled to WebAssembly.
 //!
 //! It talks to the same public REST API as every other client (`api`), keeps the landlord the
-//! visitor is looking at in one context (`landlord`), and lays pages out inside one shell whose
-//! colours come from that landlord's branding.
+//! visitor is looking at in one context (`landlord`) and who is signed in in another
+//! (`session`), and lays pages out inside one shell whose colours come from that landlord's
+//! branding.
 
 mod api;
 mod colour;
 mod components;
+mod dates;
 mod landlord;
 mod pages;
+mod session;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::shell::Shell;
-use crate::pages::{Home, MyMaps, MyNearest, MyPlace, NotFound, Register, SignIn};
+use crate::pages::{Activate, Home, MyMaps, MyNearest, MyPlace, NotFound, Register, SignIn, StaffRegistrations};
 
 /// The whole app: the router around the branded shell and its pages.
 #[component]
@@ -27,9 +30,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=Home />
                     <Route path=path!("/sign-in") view=SignIn />
                     <Route path=path!("/register") view=Register />
+                    <Route path=path!("/register/activate") view=Activate />
                     <Route path=path!("/my-place") view=MyPlace />
                     <Route path=path!("/my-nearest") view=MyNearest />
                     <Route path=path!("/my-maps") view=MyMaps />
+                    <Route path=path!("/staff/registrations") view=StaffRegistrations />
                 </Routes>
             </Shell>
         </Router>

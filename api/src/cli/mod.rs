@@ -1,8 +1,10 @@
 //! The `doorstep` command line.
 
 pub mod import;
+pub mod keys;
 pub mod ledger;
 pub mod seed_demo;
+pub mod user;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -47,6 +49,12 @@ enum Command {
         #[command(subcommand)]
         command: ledger::LedgerCommand,
     },
+    /// Sign-ins: `user create-staff` for the first admin of a landlord.
+    #[command(subcommand)]
+    User(user::Command),
+    /// The keys that sign access tokens: `keys rotate`.
+    #[command(subcommand)]
+    Keys(keys::Command),
     /// Write openapi/openapi.json and openapi/schema.graphql from the code.
     ExportOpenapi {
         /// Folder to write into.
@@ -103,6 +111,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Import(args) => import::run(&config, args).await,
         Command::ChargeRun(args) => ledger::run_charge_run(&config, args).await,
         Command::Ledger { command } => ledger::run_ledger(&config, command).await,
+        Command::User(command) => user::run(&config, command).await,
+        Command::Keys(command) => keys::run(&config, command).await,
         Command::ExportOpenapi { out_dir, check } => export_openapi(&out_dir, check),
     }
 }

@@ -4,5 +4,6 @@
 pub mod demo;
 pub mod geo;
 pub mod hms;
+pub mod identity;
 pub mod ledger;
 pub mod org;

@@ -1,7 +1,11 @@
 //! sea-orm entities, one per table. They mirror `migrations/`; domain code turns them into
 //! domain types and DTOs.
 
+pub mod api_key;
+pub mod app_user;
+pub mod audit_event;
 pub mod housing_officer;
+pub mod identity_link;
 pub mod import_run;
 pub mod ledger_entry;
 pub mod organisation;
@@ -9,7 +13,10 @@ pub mod person;
 pub mod planned_work;
 pub mod property;
 pub mod property_feature;
+pub mod refresh_token;
+pub mod registration;
 pub mod rent_account;
 pub mod rent_free_week;
+pub mod signing_key;
 pub mod tenancy;
 pub mod tenancy_member;

@@ -1,11 +1,16 @@
 //! REST transport: thin handlers over `domain`, registered with their OpenAPI description
 //! so that the route table and the document cannot drift.
 
+pub mod accounts;
+pub mod auth;
 pub mod extract;
 pub mod health;
+pub mod me;
 pub mod organisations;
 pub mod pages;
 pub mod pagination;
+pub mod registrations;
+pub mod staff;
 
 use std::time::Duration;
 

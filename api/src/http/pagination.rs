@@ -29,11 +29,7 @@ pub struct PageRequest {
 
 impl PageParams {
     pub fn parse(&self) -> Result<PageRequest, ApiError> {
-        let limit = match self.limit {
-            None => DEFAULT_LIMIT,
-            Some(n) if (1..=MAX_LIMIT as i64).contains(&n) => n as u64,
-            Some(_) => return Err(ApiError::validation("limit", "must be between 1 and 100")),
-        };
+        let limit = parse_limit(self.limit)?;
         let after = match self.cursor.as_deref() {
             None | Some("") => None,
             Some(c) => {
@@ -46,6 +42,25 @@ impl PageParams {
 
 pub fn encode_cursor(key: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("k{key}"))
+}
+
+/// An opaque cursor over any key that has a text form.
+pub fn encode_token(key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("t{key}"))
+}
+
+pub fn decode_token(c: &str) -> Option<String> {
+    let bytes = URL_SAFE_NO_PAD.decode(c).ok()?;
+    String::from_utf8(bytes).ok()?.strip_prefix('t').map(str::to_owned)
+}
+
+/// `limit` as given, or the default; outside 1..=100 is a validation error.
+pub fn parse_limit(limit: Option<i64>) -> Result<u64, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT as i64).contains(&n) => Ok(n as u64),
+        Some(_) => Err(ApiError::validation("limit", "must be between 1 and 100")),
+    }
 }
 
 fn decode_cursor(c: &str) -> Option<i64> {

@@ -2,6 +2,7 @@
 //! so that exactly one node runs it.
 
 pub mod charge_run;
+pub mod import_poll;
 
 use sea_orm::DatabaseConnection;
 

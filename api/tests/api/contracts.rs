@@ -4,6 +4,24 @@ use axum::http::StatusCode;
 
 use crate::support::TestApp;
 
+/// Fails with the first line that differs, rather than two whole documents.
+fn assert_same(served: &str, checked_in: &str, name: &str) {
+    if served == checked_in {
+        return;
+    }
+    let line = served
+        .lines()
+        .zip(checked_in.lines())
+        .position(|(a, b)| a != b)
+        .unwrap_or_else(|| served.lines().count().min(checked_in.lines().count()));
+    panic!(
+        "openapi/{name} is stale: run `just openapi`. First difference at line {}:\n  code:       {}\n  checked in: {}",
+        line + 1,
+        served.lines().nth(line).unwrap_or("(end)"),
+        checked_in.lines().nth(line).unwrap_or("(end)")
+    );
+}
+
 fn repo_file(name: &str) -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("openapi").join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}; run `just openapi`", path.display()))
@@ -14,7 +32,7 @@ async fn served_openapi_document_matches_the_checked_in_one() {
     let app = TestApp::new().await;
     let r = app.get("/api/v1/openapi.json").await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.text(), repo_file("openapi.json"), "openapi/openapi.json is stale: run `just openapi`");
+    assert_same(&r.text(), &repo_file("openapi.json"), "openapi.json");
     let doc = r.json();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     assert!(doc["paths"]["/api/v1/organisations/{slug}"]["get"].is_object());
@@ -22,11 +40,7 @@ async fn served_openapi_document_matches_the_checked_in_one() {
 
 #[test]
 fn graphql_sdl_matches_the_checked_in_one() {
-    assert_eq!(
-        doorstep::graphql::sdl(),
-        repo_file("schema.graphql"),
-        "openapi/schema.graphql is stale: run `just openapi`"
-    );
+    assert_same(&doorstep::graphql::sdl(), &repo_file("schema.graphql"), "schema.graphql");
 }
 
 #[test]

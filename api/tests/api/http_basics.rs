@@ -82,8 +82,8 @@ async fn docs_and_graphiql_pages_load_their_scripts_from_this_server() {
 #[tokio::test]
 async fn graphql_limits_depth_and_batch_size() {
     let app = TestApp::new().await;
-    let deep = format!("{{ {}__typename{} }}", "organisations { items { branding { ".repeat(1), " } } }".repeat(1));
-    let ok = app.graphql(&deep).await;
+    let deep = "{ organisations { items { branding { __typename } } } }";
+    let ok = app.graphql(deep).await;
     assert!(ok.get("errors").is_none(), "{ok}");
 
     let batch: Vec<serde_json::Value> = (0..11).map(|_| serde_json::json!({"query": "{ __typename }"})).collect();

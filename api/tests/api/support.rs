@@ -90,6 +90,8 @@ impl Drop for TestDb {
 pub struct TestApp {
     pub db: TestDb,
     pub router: Router,
+    /// The state behind the router, for tests that reach into it (signing-key cache).
+    pub state: AppState,
 }
 
 pub struct TestResponse {
@@ -111,10 +113,26 @@ impl TestResponse {
 
 impl TestApp {
     pub async fn new() -> TestApp {
+        Self::new_with(|_| {}).await
+    }
+
+    /// A `TestApp` whose configuration `adjust` changes first.
+    pub async fn new_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         let db = TestDb::new().await;
-        let state = AppState::new(db.db.clone(), db.config()).expect("app state");
-        let router = doorstep::http::router(state);
-        TestApp { db, router }
+        let mut config = db.config();
+        adjust(&mut config);
+        let state = AppState::new(db.db.clone(), config).expect("app state");
+        let router = doorstep::http::router(state.clone());
+        TestApp { db, router, state }
+    }
+
+    /// Sends a request built by the test (custom headers, a client address).
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), 16 << 20).await.expect("body").to_vec();
+        TestResponse { status, headers, body }
     }
 
     pub async fn request(&self, method: Method, path: &str, body: Option<serde_json::Value>) -> TestResponse {

@@ -2,10 +2,13 @@
 
 use doorstep_shared::dto::Organisation;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_router::components::A;
+use leptos_router::hooks::use_navigate;
 
 use crate::components::switcher::Switcher;
 use crate::landlord::LandlordContext;
+use crate::session::{AuthState, Flash, Session};
 
 #[component]
 pub fn SiteHeader() -> impl IntoView {
@@ -24,9 +27,7 @@ pub fn SiteHeader() -> impl IntoView {
                 </div>
                 <div class="header-actions">
                     <Switcher />
-                    <A href="/sign-in" attr:class="button button-on-brand">
-                        "Sign in"
-                    </A>
+                    <Account />
                 </div>
             </div>
             <nav class="site-nav" aria-label="Main">
@@ -43,9 +44,79 @@ pub fn SiteHeader() -> impl IntoView {
                     <li>
                         <A href="/my-maps">"My Maps"</A>
                     </li>
+                    <StaffLink />
                 </ul>
             </nav>
         </header>
+    }
+}
+
+/// Who is signed in, and the way out; or the way in.
+#[component]
+fn Account() -> impl IntoView {
+    let session = Session::expect();
+    let navigate = use_navigate();
+    let busy = RwSignal::new(false);
+    let sign_out = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            let message = match session.sign_out().await {
+                Ok(()) => "You have signed out.".to_owned(),
+                Err(error) => format!("You have signed out on this device. ({error})"),
+            };
+            session.flash.set(Some(Flash { path: "/".to_owned(), message, email: None }));
+            navigate("/", Default::default());
+            busy.set(false);
+        });
+    };
+    move || match session.state() {
+        // Nothing while the page asks whether a sign-in is still alive, so neither button flashes.
+        AuthState::Checking => None,
+        AuthState::SignedOut => Some(
+            view! {
+                <A href="/sign-in" attr:class="button button-on-brand">
+                    "Sign in"
+                </A>
+            }
+            .into_any(),
+        ),
+        AuthState::SignedIn(me) => Some(
+            view! {
+                <div class="signed-in">
+                    <p class="signed-in-as">
+                        "Signed in as " <strong class="signed-in-name">{me.display_name()}</strong>
+                    </p>
+                    <button
+                        type="button"
+                        class="button button-on-brand"
+                        on:click=sign_out.clone()
+                        aria-disabled=move || busy.get().then_some("true")
+                    >
+                        "Sign out"
+                    </button>
+                </div>
+            }
+            .into_any(),
+        ),
+    }
+}
+
+/// The staff screens, for staff.
+#[component]
+fn StaffLink() -> impl IntoView {
+    let session = Session::expect();
+    move || {
+        session.me().filter(|me| me.is_staff()).map(|_| {
+            view! {
+                <li>
+                    <A href="/staff/registrations">"Staff"</A>
+                </li>
+            }
+        })
     }
 }
 

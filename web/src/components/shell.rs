@@ -9,10 +9,20 @@ use crate::colour::brand_properties;
 use crate::components::footer::SiteFooter;
 use crate::components::header::SiteHeader;
 use crate::landlord::LandlordContext;
+use crate::session::{AuthState, Session};
 
 #[component]
 pub fn Shell(children: Children) -> impl IntoView {
     let landlord = LandlordContext::provide();
+    let session = Session::provide();
+    // Once signed in, the portal wears the person's own landlord's colours.
+    Effect::new(move |_| {
+        if let AuthState::SignedIn(me) = session.state()
+            && let Some(org) = &me.organisation
+        {
+            landlord.adopt(&org.slug);
+        }
+    });
     // The landlord's colours as custom properties on the app's root, so every rule in
     // style.css can use them and the neutral defaults apply until they arrive.
     let brand_style = move || {
@@ -32,6 +42,7 @@ pub fn Shell(children: Children) -> impl IntoView {
             <main id="main" class="site-main" tabindex="-1">
                 <div class="wrap">
                     <UnknownLandlordNotice />
+                    <FlashNotice />
                     {children()}
                 </div>
             </main>
@@ -56,6 +67,30 @@ fn UnknownLandlordNotice() -> impl IntoView {
     }
 }
 
+/// A message left for this page by the previous one ("you have signed out"). It is dropped
+/// once the visitor moves on.
+#[component]
+fn FlashNotice() -> impl IntoView {
+    let session = Session::expect();
+    let location = use_location();
+    Effect::new(move |_| {
+        let path = location.pathname.get();
+        if session.flash.with_untracked(|flash| flash.as_ref().is_some_and(|flash| flash.path != path)) {
+            session.flash.set(None);
+        }
+    });
+    move || {
+        let flash = session.flash.get()?;
+        (flash.path == location.pathname.get()).then(|| {
+            view! {
+                <div class="notice notice-success notice-flash" role="status" tabindex="-1">
+                    <p>{flash.message}</p>
+                </div>
+            }
+        })
+    }
+}
+
 /// The router would turn a click on `#main` into a navigation that scrolls without moving
 /// focus; a skip link must move keyboard focus, so it handles the click itself.
 fn skip_to_main(event: MouseEvent) {
@@ -66,14 +101,15 @@ fn skip_to_main(event: MouseEvent) {
 }
 
 /// After moving to another page, puts keyboard and screen-reader focus on its heading, as a
-/// full page load would put it at the top of the new page.
+/// full page load would put it at the top of the new page; or on the message the previous
+/// page left above that heading ("your sign-in is ready"), so that it is read out first.
 fn focus_heading_after_navigation() {
     let location = use_location();
     Effect::new(move |previous: Option<String>| {
         let path = location.pathname.get();
         if previous.is_some_and(|previous| previous != path) {
             request_animation_frame(|| {
-                let heading = document().query_selector("main h1").ok().flatten();
+                let heading = document().query_selector("main .notice-flash, main h1").ok().flatten();
                 if let Some(heading) = heading.and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok()) {
                     let _ = heading.focus();
                 }

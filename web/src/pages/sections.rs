@@ -1,25 +1,11 @@
-//! My Place, My Nearest and My Maps: the sections a tenant sees once signed in. Until sign-in
-//! arrives each says what it will show.
+//! My Nearest and My Maps: sections a tenant will see once signed in. Until they arrive each
+//! says what it will show.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::components::page::Page;
-
-#[component]
-pub fn MyPlace() -> impl IntoView {
-    view! {
-        <Page heading="My Place">
-            <p class="lede">"Your home and your tenancy in one place."</p>
-            <p>
-                "Once you have signed in, My Place shows your address and tenancy, the people on it, "
-                "your housing officer, and each of your accounts (rent, garage, service charges) "
-                "with its balance as it is right now and your latest payments."
-            </p>
-            <SignInToSee />
-        </Page>
-    }
-}
+use crate::session::{AuthState, Session};
 
 #[component]
 pub fn MyNearest() -> impl IntoView {
@@ -49,13 +35,19 @@ pub fn MyMaps() -> impl IntoView {
     }
 }
 
+/// The way in for a signed-out visitor; for someone signed in, that this is still to come.
 #[component]
 fn SignInToSee() -> impl IntoView {
-    view! {
-        <p class="cta">
-            <A href="/sign-in" attr:class="button button-primary">
-                "Sign in to see this"
-            </A>
-        </p>
+    let session = Session::expect();
+    move || match session.state() {
+        AuthState::SignedIn(_) => view! { <p class="hint">"This part of the portal is coming soon."</p> }.into_any(),
+        _ => view! {
+            <p class="cta">
+                <A href="/sign-in" attr:class="button button-primary">
+                    "Sign in to see this"
+                </A>
+            </p>
+        }
+        .into_any(),
     }
 }

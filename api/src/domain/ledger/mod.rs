@@ -3,13 +3,15 @@
 //! histories through `bulk`. Rows are never updated or deleted, and every posting moves the
 //! account's cached balance and version in the same transaction.
 
+pub mod access;
 pub mod bulk;
 pub mod charge_run;
 pub mod check;
 pub mod model;
 pub mod service;
-pub mod views;
 mod sql;
+pub mod statement;
+pub mod views;
 
 pub use model::{Channel, EntryKind, NewEntry};
 pub use service::{LedgerError, PostOutcome, post, post_batch, reverse};

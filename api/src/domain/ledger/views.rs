@@ -46,6 +46,7 @@ pub async fn summary(db: &impl ConnectionTrait, a: rent_account::Model) -> Resul
         .limit(3)
         .all(db)
         .await?;
+    let recent = with_running_balance(db, a.id, recent).await?;
     Ok(AccountSummary {
         id: a.id,
         kind_label: kind_label(&a.kind).to_owned(),
@@ -56,7 +57,7 @@ pub async fn summary(db: &impl ConnectionTrait, a: rent_account::Model) -> Resul
         balance_text: BalanceState::describe(a.balance_pence),
         weekly_charge_pence: a.weekly_charge_pence,
         last_transaction_date: a.last_entry_date,
-        recent: recent.into_iter().map(to_transaction).collect(),
+        recent,
     })
 }
 
@@ -89,13 +90,9 @@ pub async fn history(
         find = find.filter(ledger_entry::Column::EffectiveDate.lte(to));
     }
     if let Some(k) = q.after {
-        find = find.filter(
-            Condition::any().add(ledger_entry::Column::EffectiveDate.lt(k.date)).add(
-                Condition::all()
-                    .add(ledger_entry::Column::EffectiveDate.eq(k.date))
-                    .add(ledger_entry::Column::Id.lt(k.id)),
-            ),
-        );
+        find = find.filter(Condition::any().add(ledger_entry::Column::EffectiveDate.lt(k.date)).add(
+            Condition::all().add(ledger_entry::Column::EffectiveDate.eq(k.date)).add(ledger_entry::Column::Id.lt(k.id)),
+        ));
     }
     let rows = find
         .order_by_desc(ledger_entry::Column::EffectiveDate)
@@ -106,7 +103,41 @@ pub async fn history(
     let more = rows.len() as u64 > q.limit;
     let rows: Vec<_> = rows.into_iter().take(q.limit as usize).collect();
     let next = if more { rows.last().map(|e| HistoryKey { date: e.effective_date, id: e.id }) } else { None };
-    Ok((rows.into_iter().map(to_transaction).collect(), next))
+    Ok((with_running_balance(db, account_id, rows).await?, next))
+}
+
+/// Lines given newest first (by date, then posting order), with `balance_after_pence` set to
+/// the balance after each line in that date order. The stored `balance_after` follows
+/// posting order, which differs whenever a line is backdated (housing benefit often is),
+/// and a tenant reading a history by date expects the running balance to add up down the
+/// page. One sum per page, then subtraction.
+async fn with_running_balance(
+    db: &impl ConnectionTrait,
+    account_id: i64,
+    rows: Vec<ledger_entry::Model>,
+) -> Result<Vec<Transaction>, sea_orm::DbErr> {
+    let Some(first) = rows.first() else { return Ok(Vec::new()) };
+    let total = Sum::find_by_statement(statement(
+        db.get_database_backend(),
+        "SELECT CAST(SUM(amount_pence) AS BIGINT) AS total FROM ledger_entry
+          WHERE account_id = $1 AND (effective_date < $2 OR (effective_date = $2 AND id <= $3))",
+        vec![Value::from(account_id), Value::from(first.effective_date), Value::from(first.id)],
+    ))
+    .one(db)
+    .await?
+    .and_then(|r| r.total)
+    .unwrap_or(0);
+    let mut running = total;
+    Ok(rows
+        .into_iter()
+        .map(|e| {
+            let amount = e.amount_pence;
+            let mut t = to_transaction(e);
+            t.balance_after_pence = running;
+            running -= amount;
+            t
+        })
+        .collect())
 }
 
 #[derive(FromQueryResult)]

@@ -2,4 +2,4 @@
 
 pub mod service;
 
-pub use service::{OrgError, get_by_slug, list};
+pub use service::{OrgError, get_by_slug, id_by_slug, list};

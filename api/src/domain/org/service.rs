@@ -56,6 +56,11 @@ pub async fn get_by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Organi
     Ok(to_dto(model, parent))
 }
 
+/// The id of the organisation with this slug, if any.
+pub async fn id_by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Option<i64>, sea_orm::DbErr> {
+    Ok(organisation::Entity::find().filter(organisation::Column::Slug.eq(slug)).one(db).await?.map(|m| m.id))
+}
+
 async fn parent_slugs(
     db: &impl ConnectionTrait,
     rows: &[organisation::Model],

@@ -1,0 +1,53 @@
+//! `doorstep import DIR`: the housing management system's export files.
+
+use anyhow::Context;
+
+use super::seed_demo::Bar;
+use crate::domain::hms::{self, ImportOptions, ImportProgress, Outcome};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The folder holding the export files (properties.csv, people.csv, tenancies.csv,
+    /// tenancy_members.csv, accounts.csv, transactions.csv, planned_work.csv; any may be absent).
+    pub dir: std::path::PathBuf,
+    /// Import the valid rows and report the rest, instead of rejecting the whole run.
+    #[arg(long)]
+    pub skip_invalid: bool,
+}
+
+impl ImportProgress for Bar {
+    fn stage(&self, name: &str, total: u64) {
+        self.bar().set_length(total);
+        self.bar().set_position(0);
+        self.bar().set_message(name.to_owned());
+        if !self.is_tty() {
+            eprintln!("import: {name} ({total} rows)");
+        }
+    }
+
+    fn inc(&self, n: u64) {
+        self.bar().inc(n);
+        self.line(|| {
+            format!("{} {}/{}", self.bar().message(), self.bar().position(), self.bar().length().unwrap_or(0))
+        });
+    }
+}
+
+pub async fn run(config: &crate::Config, args: Args) -> anyhow::Result<()> {
+    let db = crate::db::connect(&config.database_url, 4).await?;
+    crate::db::migrate(&db).await?;
+    let dir = args.dir.clone();
+    let today = chrono::Utc::now().date_naive();
+    let export =
+        tokio::task::spawn_blocking(move || hms::read_dir(&dir, today)).await.context("the reading task stopped")??;
+    let progress = Bar::new("rows");
+    let report = hms::import(&db, &export, ImportOptions { skip_invalid: args.skip_invalid }, &progress)
+        .await
+        .with_context(|| format!("importing {}", args.dir.display()))?;
+    progress.bar().finish_and_clear();
+    print!("{report}");
+    if report.outcome == Outcome::Rejected {
+        anyhow::bail!("the import of {} was rejected with {} error(s)", args.dir.display(), report.errors.len());
+    }
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! Imports from the landlord's housing management system (HMS): a folder of CSV files, one
+//! per entity (`docs/import-format.md`). [`read`] parses the files without the database;
+//! [`import`] checks the rows against the database and applies them in one transaction.
+
+pub mod format;
+pub mod import;
+pub mod read;
+
+pub use format::{File, RowError};
+pub use import::{ImportError, ImportOptions, ImportProgress, ImportReport, NoProgress, Outcome, import};
+pub use read::{Export, ReadError, read_dir, read_files};
