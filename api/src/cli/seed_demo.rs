@@ -75,6 +75,13 @@ pub async fn run(config: &crate::Config, args: Args) -> anyhow::Result<()> {
         Some(b) => println!("  database size: {} (SQLite file and WAL)", bytes(b)),
         None => {}
     }
+    let sign_ins = crate::domain::identity::demo::create_demo_users(&db).await.context("making the demo sign-ins")?;
+    if !sign_ins.is_empty() {
+        println!("\nDemo sign-ins (for a demo database only):");
+        for (email, password, what) in &sign_ins {
+            println!("  {email:<44} {password:<28} {what}");
+        }
+    }
     Ok(())
 }
 

@@ -41,5 +41,7 @@ pub fn spawn_all(
     state: &crate::AppState,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    vec![charge_run::spawn(state.db.clone(), shutdown)]
+    let mut jobs = vec![charge_run::spawn(state.db.clone(), shutdown.clone())];
+    jobs.extend(import_poll::spawn(state.db.clone(), &state.config, shutdown));
+    jobs
 }
