@@ -541,11 +541,13 @@ async fn finish(db: &DatabaseConnection, backend: Backend) -> Result<(), SeedErr
             sqlx::query("ANALYZE").execute(pool).await?;
         }
         Backend::Sqlite => {
-            let pool = db.get_sqlite_connection_pool();
             // A sampled ANALYZE: a full one reads every index of a hundred-million-row table.
-            sqlx::query("PRAGMA analysis_limit = 1000").execute(pool).await?;
-            sqlx::query("ANALYZE").execute(pool).await?;
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await?;
+            // The limit is a per-connection setting, so both run on one connection.
+            let mut conn = db.get_sqlite_connection_pool().acquire().await?;
+            sqlx::query("PRAGMA analysis_limit = 1000").execute(&mut *conn).await?;
+            sqlx::query("ANALYZE").execute(&mut *conn).await?;
+            sqlx::query("PRAGMA analysis_limit = 0").execute(&mut *conn).await?;
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *conn).await?;
         }
     }
     Ok(())
