@@ -4,6 +4,7 @@
 pub use sea_orm_migration;
 use sea_orm_migration::prelude::*;
 
+mod columns;
 mod m20261122_000001_core;
 mod m20261122_000002_identity;
 mod m20261122_000003_oidc;

@@ -3,55 +3,10 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::columns::{date, date_null, fk, fk_null, foreign, id, pence, text, text_null, timestamp};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-/// A 64-bit surrogate key. On SQLite this is the rowid alias; on PostgreSQL a BIGSERIAL.
-fn id<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col).big_integer().not_null().auto_increment().primary_key().to_owned()
-}
-
-fn fk<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col).big_integer().not_null().to_owned()
-}
-
-fn fk_null<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col).big_integer().null().to_owned()
-}
-
-fn text<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col).string().not_null().to_owned()
-}
-
-fn text_null<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col).string().null().to_owned()
-}
-
-fn pence<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col).big_integer().not_null().default(0).to_owned()
-}
-
-fn timestamp<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col).timestamp_with_time_zone().not_null().to_owned()
-}
-
-fn date<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col).date().not_null().to_owned()
-}
-
-fn date_null<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col).date().null().to_owned()
-}
-
-fn foreign(
-    from_table: impl IntoIden,
-    from_col: impl IntoIden,
-    to_table: impl IntoIden,
-    to_col: impl IntoIden,
-    on_delete: ForeignKeyAction,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create().from(from_table, from_col).to(to_table, to_col).on_delete(on_delete).to_owned()
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

@@ -7,54 +7,10 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::columns::{fk, fk_null, foreign, id, int0, long_text, text, text_null, timestamp, timestamp_null};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn id<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col).big_integer().not_null().auto_increment().primary_key().to_owned()
-}
-
-fn fk<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col).big_integer().not_null().to_owned()
-}
-
-fn fk_null<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col).big_integer().null().to_owned()
-}
-
-fn text<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col).string().not_null().to_owned()
-}
-
-fn text_null<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col).string().null().to_owned()
-}
-
-fn long_text<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col).text().not_null().to_owned()
-}
-
-fn int0<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col).integer().not_null().default(0).to_owned()
-}
-
-fn timestamp<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col).timestamp_with_time_zone().not_null().to_owned()
-}
-
-fn timestamp_null<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col).timestamp_with_time_zone().null().to_owned()
-}
-
-fn foreign(
-    from_table: impl IntoIden,
-    from_col: impl IntoIden,
-    to_table: impl IntoIden,
-    to_col: impl IntoIden,
-    on_delete: ForeignKeyAction,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create().from(from_table, from_col).to(to_table, to_col).on_delete(on_delete).to_owned()
-}
 
 fn index(name: &str, table: impl IntoIden, cols: &[&'static str]) -> IndexCreateStatement {
     let mut i = Index::create();

@@ -9,20 +9,10 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::columns::{text, text_null, timestamp};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn text<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col).string().not_null().to_owned()
-}
-
-fn text_null<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col).string().null().to_owned()
-}
-
-fn timestamp<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col).timestamp_with_time_zone().not_null().to_owned()
-}
 
 fn index(name: &str, table: impl IntoIden, col: impl IntoIden) -> IndexCreateStatement {
     Index::create().name(name).table(table).col(col).to_owned()
