@@ -14,15 +14,12 @@ timed := "bash scripts/timed.sh"
 default:
     @just --list --unsorted
 
-# Later: start `doorstep sandbox-provider` (127.0.0.1:8090) in the background in `run`, before
-# the serve line, and stop it when the portal stops:
-#     {{ debug_bin }} sandbox-provider & sandbox=$!; trap 'kill $sandbox' EXIT; {{ debug_bin }} serve --demo
-# (one recipe line, so that the trap and both processes share a shell).
-
-# The portal with demo data on http://127.0.0.1:8080 (SQLite file under ./data/).
+# The portal with demo data on http://127.0.0.1:8080 (SQLite file under ./data/), and beside
+# it the sandbox payment provider on http://127.0.0.1:8090, stopped when the portal stops.
+# One recipe line, so that the trap and both processes share a shell.
 run: web build
     @mkdir -p data
-    exec {{ debug_bin }} serve --demo
+    @{{ debug_bin }} sandbox-provider & sandbox=$!; trap 'kill $sandbox 2>/dev/null || true' EXIT; {{ debug_bin }} serve --demo
 
 # Build the server (debug).
 build:
@@ -33,7 +30,7 @@ test: tools fmt-check lint test-sqlite test-postgres contract web browser
 
 # Install what the test phases need and this machine lacks (nothing goes into the repo).
 tools:
-    @{{ timed }} "tools" bash scripts/ensure-tools.sh rust schemathesis
+    @{{ timed }} "tools" bash scripts/ensure-tools.sh rust schemathesis pdf
 
 # Check formatting (no changes).
 fmt-check:

@@ -22,12 +22,27 @@ pub struct AppState {
     pub openapi_json: Bytes,
     /// Token signing keys and sign-in settings.
     pub identity: Arc<crate::domain::identity::Identity>,
+    /// Live updates to open subscriptions (balances, payments).
+    pub live: crate::domain::payments::LiveBus,
+    /// The configured payment providers.
+    pub providers: Arc<crate::domain::payments::Providers>,
 }
 
 impl AppState {
     pub fn new(db: DatabaseConnection, config: Config) -> anyhow::Result<Self> {
-        let graphql = crate::graphql::schema(db.clone(), config.graphql_introspection);
         let identity = Arc::new(crate::domain::identity::Identity::new(&config));
+        let live = crate::domain::payments::LiveBus::new(db.get_database_backend());
+        live.start(&db);
+        let providers = Arc::new(crate::domain::payments::Providers::from_config(&config.payments));
+        let graphql = crate::graphql::schema(
+            crate::graphql::SchemaData {
+                db: db.clone(),
+                live: live.clone(),
+                providers: providers.clone(),
+                return_url: format!("{}/my-place/payment-done", config.public_url.trim_end_matches('/')),
+            },
+            config.graphql_introspection,
+        );
         Ok(AppState {
             db,
             config: Arc::new(config),
@@ -35,6 +50,8 @@ impl AppState {
             graphql,
             openapi_json: Bytes::from(crate::openapi::document_json()?),
             identity,
+            live,
+            providers,
         })
     }
 }

@@ -7,7 +7,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 pub mod oidc;
+pub mod payments;
 pub use oidc::OidcProvider;
+pub use payments::PaymentsConfig;
 
 /// Everything the server reads from its environment. Secrets are wrapped so that they never
 /// reach a log line or a debug print.
@@ -35,12 +37,23 @@ pub struct Config {
     pub import_drop_dir: Option<PathBuf>,
     /// How often the drop folder is checked, in seconds (daily by default).
     pub import_interval_secs: u64,
+    /// A folder payment providers' end-of-day files are dropped into
+    /// (`DOORSTEP_RECONCILE_DROP_DIR`); reconciliation pickup is off when unset.
+    pub reconcile_drop_dir: Option<PathBuf>,
+    /// How often that folder is checked, in seconds (`DOORSTEP_RECONCILE_INTERVAL_SECS`).
+    pub reconcile_interval_secs: u64,
     /// Whether the refresh-token cookie is `Secure` (`DOORSTEP_COOKIE_SECURE`). Defaults to
     /// true when `public_url` is https, false otherwise (plain-http localhost).
     pub cookie_secure: bool,
     /// External sign-in providers (OpenID Connect): `[oidc.<id>]` in the file,
     /// `DOORSTEP_OIDC_PROVIDERS` and `DOORSTEP_OIDC_<ID>_*` in the environment (see `oidc`).
     pub oidc_providers: Vec<OidcProvider>,
+    /// Payment providers and the outbox relay (see `payments`).
+    pub payments: PaymentsConfig,
+    /// UNSAFE, benchmarks only (`DOORSTEP_BENCH_BASELINE`): mounts an unauthenticated
+    /// raw-SQL account summary (`http::bench_baseline`) as a yardstick for `just bench`.
+    /// Off by default; never turn it on where anyone else can reach the server.
+    pub bench_baseline: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -65,6 +78,8 @@ struct FileConfig {
     graphql_introspection: Option<bool>,
     import_drop_dir: Option<PathBuf>,
     import_interval_secs: Option<u64>,
+    reconcile_drop_dir: Option<PathBuf>,
+    reconcile_interval_secs: Option<u64>,
     cookie_secure: Option<bool>,
     oidc: Option<std::collections::BTreeMap<String, oidc::FileProvider>>,
 }
@@ -83,8 +98,11 @@ const KEYS: &[&str] = &[
     "GRAPHQL_INTROSPECTION",
     "IMPORT_DROP_DIR",
     "IMPORT_INTERVAL_SECS",
+    "RECONCILE_DROP_DIR",
+    "RECONCILE_INTERVAL_SECS",
     "COOKIE_SECURE",
     "CONFIG",
+    "BENCH_BASELINE",
 ];
 const NOT_CONFIG_PREFIXES: &[&str] = &["TEST_", "BIN", "URL", "BENCH", "SANDBOX_", "PORTAL_URL"];
 
@@ -114,8 +132,12 @@ impl Default for Config {
             graphql_introspection: true,
             import_drop_dir: None,
             import_interval_secs: 24 * 60 * 60,
+            reconcile_drop_dir: None,
+            reconcile_interval_secs: 5 * 60,
             cookie_secure: false,
             oidc_providers: Vec::new(),
+            payments: PaymentsConfig::default(),
+            bench_baseline: false,
         }
     }
 }
@@ -187,11 +209,21 @@ impl Config {
         if let Some(v) = get("IMPORT_INTERVAL_SECS") {
             config.import_interval_secs = parse_num("DOORSTEP_IMPORT_INTERVAL_SECS", &v)?;
         }
+        if let Some(v) = get("RECONCILE_DROP_DIR") {
+            config.reconcile_drop_dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("RECONCILE_INTERVAL_SECS") {
+            config.reconcile_interval_secs = parse_num("DOORSTEP_RECONCILE_INTERVAL_SECS", &v)?;
+        }
         if let Some(v) = get("COOKIE_SECURE") {
             cookie_secure = Some(parse_bool("DOORSTEP_COOKIE_SECURE", &v)?);
         }
         config.cookie_secure = cookie_secure.unwrap_or_else(|| config.public_url.starts_with("https://"));
         config.oidc_providers = oidc::load(file_oidc, get)?;
+        config.payments = payments::load(get)?;
+        if let Some(v) = get("BENCH_BASELINE") {
+            config.bench_baseline = parse_bool("DOORSTEP_BENCH_BASELINE", &v)?;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -230,6 +262,12 @@ impl Config {
         if let Some(v) = f.import_interval_secs {
             self.import_interval_secs = v;
         }
+        if let Some(v) = f.reconcile_drop_dir {
+            self.reconcile_drop_dir = Some(v);
+        }
+        if let Some(v) = f.reconcile_interval_secs {
+            self.reconcile_interval_secs = v;
+        }
         Ok(())
     }
 
@@ -244,6 +282,9 @@ impl Config {
         if self.import_interval_secs == 0 {
             return Err(invalid("DOORSTEP_IMPORT_INTERVAL_SECS", "must be at least 1"));
         }
+        if self.reconcile_interval_secs == 0 {
+            return Err(invalid("DOORSTEP_RECONCILE_INTERVAL_SECS", "must be at least 1"));
+        }
         Ok(())
     }
 
@@ -254,7 +295,8 @@ impl Config {
                 let rest = k.strip_prefix("DOORSTEP_")?.to_owned();
                 let known = KEYS.contains(&rest.as_str())
                     || NOT_CONFIG_PREFIXES.iter().any(|p| rest.starts_with(p))
-                    || oidc::is_env_key(&rest);
+                    || oidc::is_env_key(&rest)
+                    || payments::is_env_key(&rest);
                 (!known).then_some(k)
             })
             .collect()

@@ -18,6 +18,7 @@ mod macros;
 pub mod metrics;
 pub mod openapi;
 pub mod pdf;
+pub mod sandbox;
 pub mod telemetry;
 
 pub use app::AppState;

@@ -7,7 +7,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::http::auth::SecurityAddon;
 use crate::http::{accounts, health, organisations};
-use crate::http::{auth, me, registrations, staff};
+use crate::http::{auth, me, payments, registrations, staff, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,6 +26,8 @@ use crate::http::{auth, me, registrations, staff};
         (name = "identity", description = "Registering, signing in and the signed-in caller. Sign-in is REST only; \
                                            GraphQL takes the same access token."),
         (name = "accounts", description = "Rent accounts: balances, history and statements, for their tenants and their landlord's staff"),
+        (name = "payments", description = "Paying rent from the portal: the provider's page to embed, and what became of the payment"),
+        (name = "integrations", description = "Signed notifications from payment providers and other systems"),
         (name = "staff", description = "Organisation-scoped staff work: registrations, PIN letters, API keys, audit"),
     ),
     modifiers(&SecurityAddon)
@@ -61,6 +63,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
                 .routes(routes!(accounts::transactions::list))
                 .routes(routes!(accounts::statement::get))
                 .routes(routes!(accounts::arrears::list))
+                // payments
+                .routes(routes!(payments::create::create))
+                .routes(routes!(payments::get::get))
+                .routes(routes!(webhooks::receive::receive))
                 .routes(routes!(staff::registrations::list::list))
                 .routes(routes!(staff::registrations::get::get))
                 .routes(routes!(staff::registrations::validate::validate))
@@ -70,7 +76,19 @@ pub fn api_router() -> OpenApiRouter<AppState> {
                 .routes(routes!(staff::api_keys::create::create, staff::api_keys::list::list))
                 .routes(routes!(staff::api_keys::revoke::revoke))
                 .routes(routes!(staff::users::unlock))
-                .routes(routes!(staff::audit::list)),
+                .routes(routes!(staff::audit::list))
+                .routes(routes!(staff::tenants::list::list))
+                .routes(routes!(staff::tenants::get::get))
+                // reconciliation, suspense and payments by channel (income staff)
+                .routes(routes!(staff::reconciliation::list_runs::list))
+                .routes(routes!(staff::reconciliation::get_run::get))
+                .routes(routes!(staff::reconciliation::run_items::list))
+                .routes(routes!(staff::reconciliation::run_report_csv::get))
+                .routes(routes!(staff::reconciliation::resolve_item::resolve))
+                .routes(routes!(staff::reconciliation::list_suspense::list))
+                .routes(routes!(staff::reconciliation::allocate_suspense::allocate))
+                .routes(routes!(staff::reconciliation::close_suspense::close))
+                .routes(routes!(staff::payments::by_channel::by_channel)),
         )
 }
 

@@ -2,6 +2,7 @@
 // context per test (so nothing is remembered between tests), and a record of every console
 // error, uncaught exception and failed request, which each test asserts is empty.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
@@ -42,6 +43,54 @@ export async function openPage(browser, { viewport = DESKTOP } = {}) {
     if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
   });
   return { context, page, problems };
+}
+
+/**
+ * The server's database, as scripts/e2e-browser.sh gives it: DOORSTEP_DATABASE_URL (the
+ * server's own setting, `sqlite://FILE?...` or `postgres://...`), or DOORSTEP_DB_PATH (a
+ * SQLite file). Undefined when the tests were started some other way.
+ */
+export const DATABASE_URL =
+  process.env.DOORSTEP_DATABASE_URL ?? (process.env.DOORSTEP_DB_PATH ? `sqlite://${process.env.DOORSTEP_DB_PATH}` : undefined);
+
+/** "postgres" or "sqlite": which database the server under test runs on. */
+export const BACKEND = /^postgres(ql)?:/.test(DATABASE_URL ?? "") ? "postgres" : "sqlite";
+
+/**
+ * Rows (plain objects keyed by column name) from the server's database, for what a tenant
+ * knows but the API will not tell a stranger (their own account number, surname, postcode).
+ * One SELECT that works on both backends; read with psql or the sqlite3 CLI.
+ */
+export function dbRows(query) {
+  assert.ok(DATABASE_URL, "DOORSTEP_DATABASE_URL names the server's database (run through scripts/e2e-browser.sh)");
+  let out;
+  if (BACKEND === "postgres") {
+    const wrapped = `SELECT coalesce(json_agg(row_to_json(q)), '[]'::json) FROM (${query}) q`;
+    out = execFileSync("psql", [DATABASE_URL, "-XqAt", "-v", "ON_ERROR_STOP=1", "-c", wrapped], { encoding: "utf8" });
+  } else {
+    const file = DATABASE_URL.replace(/^sqlite:(\/\/)?/, "").replace(/\?.*$/, "");
+    out = execFileSync("sqlite3", ["-json", file, query], { encoding: "utf8" });
+  }
+  out = out.trim();
+  return out ? JSON.parse(out) : [];
+}
+
+/**
+ * Waits until every account panel on My Place shows its latest transactions (or says there are
+ * none), as a tenant sees it settle, and fails if a panel could not load them. A test that
+ * reloads or leaves My Place before then would cut off the panel's request mid-flight.
+ */
+export async function accountPanelsLoaded(page, timeout = 10_000) {
+  await page.waitForFunction(
+    () => {
+      const panels = [...document.querySelectorAll("main .rent-panel")];
+      return panels.length > 0 && panels.every((p) => p.querySelector(".recent-lines, .hint, .load-error"));
+    },
+    undefined,
+    { timeout },
+  );
+  const failed = await page.locator("main .rent-panel .load-error").allInnerTexts();
+  assert.deepEqual(failed, [], "every account panel loads its latest transactions");
 }
 
 export function assertNoProblems(problems, where) {

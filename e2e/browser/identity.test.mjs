@@ -4,9 +4,10 @@
 // download the PIN letter, the test reads the PIN out of that PDF (as the tenant reads the
 // letter), and the tenant finishes registering, signs in, sees My Place and signs out.
 //
-// scripts/e2e-browser.sh provides DOORSTEP_DB_PATH (to find a tenancy's details with the
-// sqlite3 CLI) and DOORSTEP_STAFF_EMAIL / DOORSTEP_STAFF_PASSWORD (customer_service at
-// pennine-vale-homes); reading the letter needs pdftotext (poppler-utils).
+// scripts/e2e-browser.sh runs this once on SQLite and once on PostgreSQL. It provides
+// DOORSTEP_DATABASE_URL (to find a tenancy's details, read with sqlite3 or psql through
+// helpers.mjs's dbRows) and DOORSTEP_STAFF_EMAIL / DOORSTEP_STAFF_PASSWORD (customer_service
+// at pennine-vale-homes); reading the letter needs pdftotext (poppler-utils).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -16,10 +17,13 @@ import { after, before, test } from "node:test";
 
 import {
   BASE,
+  DATABASE_URL,
   DESKTOP,
   PHONE,
+  accountPanelsLoaded,
   assertNoProblems,
   axeViolations,
+  dbRows,
   focusedText,
   launchBrowser,
   openPage,
@@ -27,7 +31,6 @@ import {
   tabUntil,
 } from "./helpers.mjs";
 
-const DB = process.env.DOORSTEP_DB_PATH;
 const STAFF = { email: process.env.DOORSTEP_STAFF_EMAIL, password: process.env.DOORSTEP_STAFF_PASSWORD };
 const ORG = "pennine-vale-homes";
 
@@ -37,7 +40,7 @@ let shown;
 let scratch;
 
 before(async () => {
-  assert.ok(DB, "DOORSTEP_DB_PATH names the server's SQLite file (run through scripts/e2e-browser.sh)");
+  assert.ok(DATABASE_URL, "DOORSTEP_DATABASE_URL names the server's database (run through scripts/e2e-browser.sh)");
   assert.ok(STAFF.email && STAFF.password, "DOORSTEP_STAFF_EMAIL and DOORSTEP_STAFF_PASSWORD are set");
   browser = await launchBrowser();
   const all = await organisations();
@@ -51,19 +54,13 @@ after(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-/** Rows from the server's database, read with the sqlite3 CLI. */
-function sql(query) {
-  const out = execFileSync("sqlite3", ["-json", DB, query], { encoding: "utf8" }).trim();
-  return out ? JSON.parse(out) : [];
-}
-
 /**
  * The lead tenant of a current home tenancy at the landlord, with a rent account and a housing
  * officer, that nobody has registered for yet. `skip` passes over the first ones, so that
  * tests do not share a tenancy.
  */
 function tenancy(skip = 0) {
-  const rows = sql(`
+  const rows = dbRows(`
     SELECT ra.account_number, ra.balance_pence, p.title, p.forename, p.surname,
            pr.address_line1, pr.address_line2, pr.town, pr.postcode,
            ho.name AS officer_name, ho.phone AS officer_phone, ho.email AS officer_email
@@ -213,6 +210,7 @@ test("the whole tenant journey: register, staff validate, PIN letter, activate, 
   await tenant.page.waitForURL(`${BASE}/my-place`);
   const main = tenant.page.locator("main");
   await main.locator(".greeting").waitFor();
+  await accountPanelsLoaded(tenant.page);
   assert.equal((await main.locator(".greeting").innerText()).trim(), `Hello, ${home.forename}.`);
   const fullName = [home.title, home.forename, home.surname].filter(Boolean).join(" ");
   assert.equal((await tenant.page.locator("header .signed-in-name").innerText()).trim(), fullName);
@@ -234,6 +232,7 @@ test("the whole tenant journey: register, staff validate, PIN letter, activate, 
   // A reload keeps the sign-in (a new access token from the refresh cookie)...
   await tenant.page.reload();
   await tenant.page.locator("main .greeting").waitFor();
+  await accountPanelsLoaded(tenant.page);
   // ...and a tenant has no staff screens.
   assert.equal(await tenant.page.locator("nav").getByRole("link", { name: "Staff" }).count(), 0);
   await tenant.page.goto(`${BASE}/staff/registrations`);

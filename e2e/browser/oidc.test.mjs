@@ -16,9 +16,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 
-import { BASE, PHONE, assertNoProblems, axeViolations, launchBrowser, openPage } from "./helpers.mjs";
+import {
+  BASE,
+  DATABASE_URL,
+  PHONE,
+  accountPanelsLoaded,
+  assertNoProblems,
+  axeViolations,
+  dbRows,
+  launchBrowser,
+  openPage,
+} from "./helpers.mjs";
 
-const DB = process.env.DOORSTEP_DB_PATH;
 const STAFF = { email: process.env.DOORSTEP_STAFF_EMAIL, password: process.env.DOORSTEP_STAFF_PASSWORD };
 const ISSUER = process.env.DOORSTEP_TEST_OIDC_ISSUER;
 const ORG = "pennine-vale-homes";
@@ -30,7 +39,7 @@ let browser;
 let scratch;
 
 before(async () => {
-  assert.ok(DB, "DOORSTEP_DB_PATH names the server's SQLite file (run through scripts/e2e-browser.sh)");
+  assert.ok(DATABASE_URL, "DOORSTEP_DATABASE_URL names the server's database (run through scripts/e2e-browser.sh)");
   assert.ok(STAFF.email && STAFF.password, "DOORSTEP_STAFF_EMAIL and DOORSTEP_STAFF_PASSWORD are set");
   assert.ok(ISSUER, "DOORSTEP_TEST_OIDC_ISSUER names the local OpenID provider (run through scripts/e2e-browser.sh)");
   browser = await launchBrowser();
@@ -42,17 +51,12 @@ after(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-function sql(query) {
-  const out = execFileSync("sqlite3", ["-json", DB, query], { encoding: "utf8" }).trim();
-  return out ? JSON.parse(out) : [];
-}
-
 /**
  * A current home tenancy nobody registered for, taken from the end of the list so that it is
  * not one the identity tests (which take from the start) use at the same time.
  */
 function tenancy() {
-  const rows = sql(`
+  const rows = dbRows(`
     SELECT ra.account_number, p.title, p.forename, p.surname, pr.address_line1, pr.postcode
     FROM rent_account ra
     JOIN tenancy t ON t.id = ra.tenancy_id
@@ -154,6 +158,7 @@ test("a tenant finishes registering with the provider instead of a password, the
   // 4. Registered and signed in: My Place, with the tenant's own name and home.
   await page.waitForURL(`${BASE}/my-place`);
   await page.locator("main .greeting").waitFor();
+  await accountPanelsLoaded(page);
   assert.equal((await page.locator("main .greeting").innerText()).trim(), `Hello, ${home.forename}.`);
   const fullName = [home.title, home.forename, home.surname].filter(Boolean).join(" ");
   assert.equal((await page.locator("header .signed-in-name").innerText()).trim(), fullName);
@@ -187,10 +192,12 @@ test("a tenant finishes registering with the provider instead of a password, the
   await signInAtProvider(later.page, "tenant");
   await later.page.waitForURL(`${BASE}/my-place`);
   await later.page.locator("main .greeting").waitFor();
+  await accountPanelsLoaded(later.page);
   assert.equal((await later.page.locator("main .greeting").innerText()).trim(), `Hello, ${home.forename}.`);
   // A reload keeps the sign-in: the session refreshes from the cookie the callback set.
   await later.page.reload();
   await later.page.locator("main .greeting").waitFor();
+  await accountPanelsLoaded(later.page);
   assertNoProblems(later.problems, "signing in with the provider");
   await later.context.close();
 });

@@ -8,6 +8,8 @@ mod columns;
 mod m20261122_000001_core;
 mod m20261122_000002_identity;
 mod m20261122_000003_oidc;
+mod m20261122_000004_payments;
+mod m20261122_000005_reconciliation;
 
 pub struct Migrator;
 
@@ -18,6 +20,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_core::Migration),
             Box::new(m20261122_000002_identity::Migration),
             Box::new(m20261122_000003_oidc::Migration),
+            Box::new(m20261122_000004_payments::Migration),
+            Box::new(m20261122_000005_reconciliation::Migration),
         ]
     }
 }

@@ -156,6 +156,42 @@ pub struct ArrearsRow {
     pub last_payment_date: Option<chrono::NaiveDate>,
 }
 
+/// A request to pay into a rent account from the portal.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct NewPayment {
+    /// What to pay, in pence (at least 100).
+    pub amount_pence: i64,
+}
+
+/// A payment started in the portal and what became of it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema, async_graphql::SimpleObject))]
+pub struct Payment {
+    /// `pi_…`: quote it to follow the payment.
+    pub id: String,
+    pub account_id: i64,
+    pub amount_pence: i64,
+    /// `created`, `pending` (the provider page is open), `succeeded`, `failed`, `provider_error`.
+    pub status: String,
+    /// Who hosts the card page (`sandbox`, `govuk_pay`).
+    pub provider: String,
+    /// The provider's page to show in a frame while the payment is pending.
+    pub provider_url: Option<String>,
+    /// Why it failed, in words for the tenant.
+    pub failure_reason: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What the portal answers a payment notification with.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct WebhookReceipt {
+    /// One per notification in the request: `posted`, `already_posted`, `duplicate_event`,
+    /// `suspense`, `failed_payment`, `ignored`, `conflict`.
+    pub outcomes: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

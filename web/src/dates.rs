@@ -58,6 +58,28 @@ pub fn today_utc() -> String {
     iso.chars().take(10).collect()
 }
 
+/// A business date as `7 March 2026`.
+pub fn date(d: chrono::NaiveDate) -> String {
+    day(&d.to_string())
+}
+
+/// Today (UTC) as a date, for date pickers and the financial year. The browser's clock is
+/// read through JavaScript: chrono's own clock does not work in WebAssembly.
+pub fn today() -> chrono::NaiveDate {
+    parse_input(&today_utc()).unwrap_or_default()
+}
+
+/// A date as a date input gives it (`YYYY-MM-DD`); `None` when it is empty or not a date.
+/// (Read by hand: chrono's format-string parser would add its whole machinery to the wasm.)
+pub fn parse_input(text: &str) -> Option<chrono::NaiveDate> {
+    let mut parts = text.trim().splitn(3, '-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    chrono::NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
+}
+
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> f64 {
     Date::now()
@@ -72,5 +94,9 @@ mod tests {
         assert_eq!(day("2026-03-07"), "7 March 2026");
         assert_eq!(day("2026-12-25T10:00:00Z"), "25 December 2026");
         assert_eq!(day("soon"), "soon");
+        assert_eq!(parse_input(" 2026-03-07 "), chrono::NaiveDate::from_ymd_opt(2026, 3, 7));
+        for bad in ["", "2026-3-7", "2026-02-30", "07/03/2026", "2026-03-07-01"] {
+            assert_eq!(parse_input(bad), None, "{bad}");
+        }
     }
 }

@@ -9,7 +9,9 @@ mod api;
 mod colour;
 mod components;
 mod dates;
+mod download;
 mod landlord;
+mod live;
 mod pages;
 mod session;
 
@@ -18,7 +20,11 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::shell::Shell;
-use crate::pages::{Activate, Home, MyMaps, MyNearest, MyPlace, NotFound, Register, SignIn, StaffRegistrations};
+use crate::pages::{
+    Activate, Home, MyAccount, MyMaps, MyNearest, MyPlace, MyStatement, NotFound, PayRent, PaymentDone, Register,
+    SignIn, StaffPayments, StaffReconciliationRun, StaffReconciliationRuns, StaffRegistrations, StaffSuspense,
+    StaffTenant, StaffTenants,
+};
 
 /// The whole app: the router around the branded shell and its pages.
 #[component]
@@ -32,9 +38,19 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/register") view=Register />
                     <Route path=path!("/register/activate") view=Activate />
                     <Route path=path!("/my-place") view=MyPlace />
+                    <Route path=path!("/my-place/accounts/:id") view=MyAccount />
+                    <Route path=path!("/my-place/accounts/:id/statement") view=MyStatement />
+                    <Route path=path!("/my-place/accounts/:id/pay") view=PayRent />
+                    <Route path=path!("/my-place/payment-done") view=PaymentDone />
                     <Route path=path!("/my-nearest") view=MyNearest />
                     <Route path=path!("/my-maps") view=MyMaps />
                     <Route path=path!("/staff/registrations") view=StaffRegistrations />
+                    <Route path=path!("/staff/tenants") view=StaffTenants />
+                    <Route path=path!("/staff/tenants/:id") view=StaffTenant />
+                    <Route path=path!("/staff/payments") view=StaffPayments />
+                    <Route path=path!("/staff/payments/reconciliation") view=StaffReconciliationRuns />
+                    <Route path=path!("/staff/payments/reconciliation/:id") view=StaffReconciliationRun />
+                    <Route path=path!("/staff/payments/suspense") view=StaffSuspense />
                 </Routes>
             </Shell>
         </Router>

@@ -173,6 +173,13 @@ impl Session {
         }
     }
 
+    /// An access token for a connection that cannot send headers on every request (the live
+    /// WebSocket sends it once, when it opens). `fresh` asks the API for a new one, for when
+    /// the last one was turned away.
+    pub async fn access_token(&self, fresh: bool) -> Result<String, ApiError> {
+        if fresh { self.refresh().await } else { self.token().await }
+    }
+
     /// A usable access token: the one held, or a fresh one when it is missing or about to
     /// expire.
     async fn token(&self) -> Result<String, ApiError> {
@@ -310,25 +317,8 @@ pub fn safe_next(next: Option<String>) -> Option<String> {
     (local && !next.starts_with("/sign-in")).then_some(next)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn next_stays_in_the_app() {
-        assert_eq!(safe_next(Some("/my-place".into())), Some("/my-place".into()));
-        assert_eq!(
-            safe_next(Some("/staff/registrations?status=pending".into())).as_deref(),
-            Some("/staff/registrations?status=pending")
-        );
-        for bad in ["//evil.example", "https://evil.example", "/\\evil.example", "my-place", "/sign-in", "/x:y"] {
-            assert_eq!(safe_next(Some(bad.into())), None, "{bad}");
-        }
-    }
-}
-
 /// Resolves after `duration`, on the browser's timer.
-async fn sleep(duration: std::time::Duration) {
+pub(crate) async fn sleep(duration: std::time::Duration) {
     let done = Rc::new(RefCell::new((false, None::<Waker>)));
     let timer = done.clone();
     set_timeout(
@@ -351,4 +341,21 @@ async fn sleep(duration: std::time::Duration) {
         }
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_in_the_app() {
+        assert_eq!(safe_next(Some("/my-place".into())), Some("/my-place".into()));
+        assert_eq!(
+            safe_next(Some("/staff/registrations?status=pending".into())).as_deref(),
+            Some("/staff/registrations?status=pending")
+        );
+        for bad in ["//evil.example", "https://evil.example", "/\\evil.example", "my-place", "/sign-in", "/x:y"] {
+            assert_eq!(safe_next(Some(bad.into())), None, "{bad}");
+        }
+    }
 }

@@ -3,6 +3,8 @@
 pub mod import;
 pub mod keys;
 pub mod ledger;
+pub mod reconcile;
+pub mod sandbox;
 pub mod seed_demo;
 pub mod user;
 
@@ -42,6 +44,8 @@ enum Command {
     SeedDemo(seed_demo::Args),
     /// Import the housing management system's export files from a folder.
     Import(import::Args),
+    /// Reconcile a payment provider's end-of-day file against the ledger.
+    Reconcile(reconcile::Args),
     /// Post one rent week's charges to every account that is due them.
     ChargeRun(ledger::ChargeRunArgs),
     /// Ledger maintenance.
@@ -55,6 +59,9 @@ enum Command {
     /// The keys that sign access tokens: `keys rotate`.
     #[command(subcommand)]
     Keys(keys::Command),
+    /// The sandbox payment provider: card page, other channels, signed notifications,
+    /// end-of-day file, fault injection (docs/payments.md).
+    SandboxProvider(sandbox::Args),
     /// Write openapi/openapi.json and openapi/schema.graphql from the code.
     ExportOpenapi {
         /// Folder to write into.
@@ -109,10 +116,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::SeedDemo(args) => seed_demo::run(&config, args).await,
         Command::Import(args) => import::run(&config, args).await,
+        Command::Reconcile(args) => reconcile::run(&config, args).await,
         Command::ChargeRun(args) => ledger::run_charge_run(&config, args).await,
         Command::Ledger { command } => ledger::run_ledger(&config, command).await,
         Command::User(command) => user::run(&config, command).await,
         Command::Keys(command) => keys::run(&config, command).await,
+        Command::SandboxProvider(args) => sandbox::run(args).await,
         Command::ExportOpenapi { out_dir, check } => export_openapi(&out_dir, check),
     }
 }

@@ -7,3 +7,6 @@ pub mod hms;
 pub mod identity;
 pub mod ledger;
 pub mod org;
+pub mod payments;
+pub mod reconciliation;
+pub mod tenancy;

@@ -4,8 +4,11 @@
 pub mod accounts;
 pub mod identity;
 pub mod org;
+pub mod payments;
+pub mod reconciliation;
+pub mod staff;
 
-use async_graphql::{EmptySubscription, ErrorExtensions, MergedObject, Schema};
+use async_graphql::{ErrorExtensions, MergedObject, MergedSubscription, Schema};
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
 use axum::Router;
 use axum::extract::State;
@@ -20,16 +23,36 @@ pub const MAX_COMPLEXITY: usize = 500;
 pub const MAX_BATCH: usize = 10;
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(org::OrgQuery, identity::IdentityQuery, accounts::AccountQuery);
+pub struct QueryRoot(
+    org::OrgQuery,
+    identity::IdentityQuery,
+    accounts::AccountQuery,
+    staff::StaffQuery,
+    reconciliation::ReconciliationQuery,
+);
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(identity::IdentityMutation);
+pub struct MutationRoot(identity::IdentityMutation, payments::PaymentMutation, reconciliation::ReconciliationMutation);
 
-pub type DoorstepSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+#[derive(MergedSubscription, Default)]
+pub struct SubscriptionRoot(payments::PaymentSubscription);
 
-pub fn schema(db: DatabaseConnection, introspection: bool) -> DoorstepSchema {
-    let builder = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
-        .data(db)
+pub type DoorstepSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+/// What the resolvers reach besides the caller.
+pub struct SchemaData {
+    pub db: DatabaseConnection,
+    pub live: crate::domain::payments::LiveBus,
+    pub providers: std::sync::Arc<crate::domain::payments::Providers>,
+    pub return_url: String,
+}
+
+pub fn schema(data: SchemaData, introspection: bool) -> DoorstepSchema {
+    let builder = Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default())
+        .data(data.db)
+        .data(data.live)
+        .data(data.providers)
+        .data(payments::ReturnUrl(data.return_url))
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(64)
@@ -39,7 +62,8 @@ pub fn schema(db: DatabaseConnection, introspection: bool) -> DoorstepSchema {
 
 /// The SDL as checked in at `openapi/schema.graphql`.
 pub fn sdl() -> String {
-    let mut sdl = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription).finish().sdl();
+    let mut sdl =
+        Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default()).finish().sdl();
     if !sdl.ends_with('\n') {
         sdl.push('\n');
     }
@@ -47,7 +71,45 @@ pub fn sdl() -> String {
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/graphql", get(crate::http::pages::graphiql).post(execute))
+    Router::new()
+        .route("/graphql", get(crate::http::pages::graphiql).post(execute))
+        .route("/graphql/ws", get(subscriptions))
+}
+
+/// Subscriptions over WebSocket (`graphql-transport-ws`, and the older `graphql-ws`). The
+/// access token goes in the connection's init payload as `{"authorization": "Bearer …"}`
+/// (browsers cannot set headers on a WebSocket); the caller it names is checked by every
+/// subscription resolver, exactly as for queries.
+async fn subscriptions(
+    State(state): State<AppState>,
+    meta: ClientMeta,
+    protocol: async_graphql_axum::GraphQLProtocol,
+    upgrade: axum::extract::WebSocketUpgrade,
+) -> axum::response::Response {
+    let schema = state.graphql.clone();
+    upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
+        async_graphql_axum::GraphQLWebSocket::new(socket, schema, protocol)
+            .on_connection_init(move |payload| async move {
+                let token = payload
+                    .get("authorization")
+                    .or_else(|| payload.get("Authorization"))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned);
+                let principal = crate::domain::identity::sessions::authenticate(
+                    &state.db,
+                    &state.identity,
+                    token.as_deref(),
+                    &meta,
+                )
+                .await
+                .map_err(|e| async_graphql::Error::new(ApiError::from(e).to_string()))?;
+                let mut data = async_graphql::Data::default();
+                data.insert(principal);
+                data.insert(meta);
+                Ok(data)
+            })
+            .serve()
+    })
 }
 
 /// Runs a request (or batch) as the caller: the same `Authorization` header as REST, turned

@@ -3,14 +3,17 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod bench_baseline;
 pub mod extract;
 pub mod health;
 pub mod me;
 pub mod organisations;
 pub mod pages;
 pub mod pagination;
+pub mod payments;
 pub mod registrations;
 pub mod staff;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -30,10 +33,19 @@ use tower_http::trace::TraceLayer;
 use crate::{ApiError, AppState};
 
 /// The content security policy of every response. Scripts only from this origin (plus
-/// WebAssembly compilation for the SPA); nothing may frame the portal.
+/// WebAssembly compilation for the SPA); nothing may frame the portal; the portal frames
+/// nothing but the payment provider's page (see [`content_security_policy`]).
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
      style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; connect-src 'self'; font-src 'self' data:; \
      object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+/// The policy with `frame-src` allowing exactly the configured payment provider's origin.
+pub fn content_security_policy(frame_origin: Option<&str>) -> String {
+    match frame_origin {
+        Some(origin) => format!("{CONTENT_SECURITY_POLICY}; frame-src {origin}"),
+        None => format!("{CONTENT_SECURITY_POLICY}; frame-src 'none'"),
+    }
+}
 
 /// The whole HTTP surface: API, GraphQL, docs, operations endpoints and the SPA.
 pub fn router(state: AppState) -> Router {
@@ -41,6 +53,7 @@ pub fn router(state: AppState) -> Router {
     let openapi_json = state.openapi_json.clone();
     let web_dir = state.config.web_dir.clone();
     let cors = cors_layer(&state.config.cors_origins);
+    let frame_origin = state.config.payments.frame_origin();
     let request_id = HeaderName::from_static("x-request-id");
 
     let app = api
@@ -53,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(crate::graphql::routes())
         .merge(pages::docs_routes())
+        .merge(bench_baseline::routes(&state.config))
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), crate::metrics::track))
         .with_state(state);
 
@@ -63,7 +77,7 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(RequestBodyLimitLayer::new(2 * 1024 * 1024))
         .layer(cors);
-    with_security_headers(app)
+    with_security_headers(app, frame_origin.as_deref())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
@@ -90,12 +104,11 @@ fn fallback(web_dir: std::path::PathBuf) -> Router {
     })
 }
 
-fn with_security_headers(router: Router) -> Router {
+fn with_security_headers(router: Router, frame_origin: Option<&str>) -> Router {
+    let csp = HeaderValue::from_str(&content_security_policy(frame_origin))
+        .unwrap_or_else(|_| HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     router
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, csp))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,

@@ -3,6 +3,8 @@
 
 pub mod charge_run;
 pub mod import_poll;
+pub mod outbox_relay;
+pub mod reconcile_poll;
 
 use sea_orm::DatabaseConnection;
 
@@ -10,6 +12,8 @@ use sea_orm::DatabaseConnection;
 pub mod lock_keys {
     pub const HMS_IMPORT: i64 = 0x646f_6f72_0001;
     pub const CHARGE_RUN: i64 = 0x646f_6f72_0002;
+    pub const RECONCILE_POLL: i64 = 0x646f_6f72_0003;
+    pub const OUTBOX_RELAY: i64 = 0x646f_6f72_0004;
 }
 
 /// Runs `f` only if this node wins the advisory lock `key` (PostgreSQL); SQLite has one
@@ -42,6 +46,8 @@ pub fn spawn_all(
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut jobs = vec![charge_run::spawn(state.db.clone(), shutdown.clone())];
-    jobs.extend(import_poll::spawn(state.db.clone(), &state.config, shutdown));
+    jobs.extend(import_poll::spawn(state.db.clone(), &state.config, shutdown.clone()));
+    jobs.extend(reconcile_poll::spawn(state.db.clone(), state.live.clone(), &state.config, shutdown.clone()));
+    jobs.extend(outbox_relay::spawn(state.db.clone(), &state.config, shutdown));
     jobs
 }

@@ -28,6 +28,8 @@ const PUBLIC: &[(&str, &str)] = &[
     // External sign-in: the redirect to the provider and the provider's redirect back.
     ("get", "/api/v1/auth/oidc/{provider}/start"),
     ("get", "/api/v1/auth/oidc/{provider}/callback"),
+    // Payment providers authenticate by signing the body, not as a caller.
+    ("post", "/api/v1/webhooks/{provider}"),
 ];
 
 /// Which fixture fills `{param}` on paths starting with the prefix. Longest prefix wins.
@@ -35,10 +37,14 @@ const PARAMS: &[(&str, &str, Fixture)] = &[
     ("/api/v1/staff/registrations/", "id", Fixture::Registration),
     ("/api/v1/staff/api-keys/", "id", Fixture::ApiKey),
     ("/api/v1/staff/users/", "id", Fixture::TenantUser),
-    ("/api/v1/staff/tenants/", "id", Fixture::Person),
+    ("/api/v1/staff/tenants/", "id", Fixture::Tenancy),
     ("/api/v1/accounts/", "id", Fixture::Account),
+    ("/api/v1/payments/", "id", Fixture::Payment),
     ("/api/v1/properties/", "id", Fixture::Property),
     ("/api/v1/tenancies/", "id", Fixture::Tenancy),
+    ("/api/v1/staff/reconciliation/runs/", "id", Fixture::ReconciliationRun),
+    ("/api/v1/staff/reconciliation/items/", "id", Fixture::ReconciliationItem),
+    ("/api/v1/staff/suspense/", "id", Fixture::SuspensePayment),
 ];
 
 /// Required query parameters, by name.
@@ -47,6 +53,8 @@ fn query_value(name: &str) -> Option<String> {
         "date" => Some(chrono::Utc::now().date_naive().to_string()),
         "from" => Some("2020-01-01".into()),
         "to" => Some(chrono::Utc::now().date_naive().to_string()),
+        // A search for A's tenant: other landlords' callers must find nothing of theirs.
+        "q" => Some("Quillfeather".into()),
         _ => None,
     }
 }
@@ -56,6 +64,12 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
     match (method, path) {
         ("post", "/api/v1/staff/registrations/{id}/reject") => Some(json!({"reason": "matrix"})),
         ("post", "/api/v1/staff/api-keys") => Some(json!({"name": "matrix probe", "scopes": ["audit:read"]})),
+        ("post", "/api/v1/accounts/{id}/payments") => Some(json!({"amount_pence": 1000})),
+        ("post", "/api/v1/staff/reconciliation/items/{id}/resolve") => {
+            Some(json!({"action": "note", "note": "matrix"}))
+        }
+        ("post", "/api/v1/staff/suspense/{id}/allocate") => Some(json!({"account_id": 1, "note": "matrix"})),
+        ("post", "/api/v1/staff/suspense/{id}/close") => Some(json!({"note": "matrix"})),
         _ => None,
     }
 }
@@ -65,10 +79,13 @@ enum Fixture {
     Registration,
     ApiKey,
     TenantUser,
-    Person,
     Account,
     Property,
     Tenancy,
+    Payment,
+    ReconciliationRun,
+    ReconciliationItem,
+    SuspensePayment,
 }
 
 struct World {
@@ -77,6 +94,8 @@ struct World {
     api_key_id: i64,
     tenant_a_user_id: i64,
     home_a: Home,
+    payment_a: String,
+    income_a: IncomeFixtures,
     /// Strings only A's objects contain.
     markers: Vec<String>,
     tenant_a: String,
@@ -85,15 +104,26 @@ struct World {
 }
 
 impl World {
-    fn fixture(&self, f: Fixture) -> i64 {
+    fn fixture(&self, f: Fixture) -> String {
         match f {
-            Fixture::Registration => self.registration_id,
-            Fixture::ApiKey => self.api_key_id,
-            Fixture::TenantUser => self.tenant_a_user_id,
-            Fixture::Person => self.home_a.person_id,
-            Fixture::Account => self.home_a.account_id,
-            Fixture::Property => self.home_a.property_id,
-            Fixture::Tenancy => self.home_a.tenancy_id,
+            Fixture::Registration => self.registration_id.to_string(),
+            Fixture::ApiKey => self.api_key_id.to_string(),
+            Fixture::TenantUser => self.tenant_a_user_id.to_string(),
+            Fixture::Account => self.home_a.account_id.to_string(),
+            Fixture::Property => self.home_a.property_id.to_string(),
+            Fixture::Tenancy => self.home_a.tenancy_id.to_string(),
+            Fixture::Payment => self.payment_a.clone(),
+            Fixture::ReconciliationRun => self.income_a.run_id.to_string(),
+            Fixture::ReconciliationItem => self.income_a.item_id.to_string(),
+            Fixture::SuspensePayment => self.income_a.suspense_id.to_string(),
+        }
+    }
+
+    /// The fixture as a GraphQL literal: ids are numbers, payment ids strings.
+    fn gql_literal(&self, f: Fixture) -> String {
+        match f {
+            Fixture::Payment => format!("{:?}", self.payment_a),
+            other => self.fixture(other),
         }
     }
 }
@@ -128,6 +158,17 @@ async fn world() -> World {
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let api_key_id = r.json()["id"].as_i64().unwrap();
+
+    // A payment A's tenant started.
+    let payment_a = format!("pi_matrix{}", uuid::Uuid::new_v4().simple());
+    exec(
+        &app.db.db,
+        "INSERT INTO payment_intent (public_id, account_id, user_id, amount_pence, provider, status, idempotency_key, \
+         request_hash, created_at, updated_at) VALUES ($1, $2, $3, 1000, 'sandbox', 'pending', 'matrix', 'x', $4, $4)",
+        vec![payment_a.clone().into(), home_a.account_id.into(), tenant_a_user_id.into(), chrono::Utc::now().into()],
+    )
+    .await;
+    let income_a = income_fixtures(&app, org_a, &home_a).await;
 
     let cs_b = staff_token(&app, "birch-matrix", "customer_service").await;
     let tenant_b =
@@ -165,7 +206,19 @@ async fn world() -> World {
         "Alder Matrix Homes".to_owned(),
         "alder-matrix".to_owned(),
     ];
-    World { app, registration_id, api_key_id, tenant_a_user_id, home_a, markers, tenant_a, staff_a, callers }
+    World {
+        app,
+        registration_id,
+        api_key_id,
+        tenant_a_user_id,
+        home_a,
+        payment_a,
+        income_a,
+        markers,
+        tenant_a,
+        staff_a,
+        callers,
+    }
 }
 
 struct Operation {
@@ -342,9 +395,13 @@ async fn id_fields(app: &TestApp) -> Vec<Field> {
 fn gql_fixture(field: &str) -> Option<Fixture> {
     match field {
         "registration" | "validateRegistration" | "rejectRegistration" => Some(Fixture::Registration),
-        "account" | "accountTransactions" => Some(Fixture::Account),
+        "account" | "accountTransactions" | "pay" => Some(Fixture::Account),
+        "payment" => Some(Fixture::Payment),
         "property" => Some(Fixture::Property),
-        "tenancy" => Some(Fixture::Tenancy),
+        "tenancy" | "staffTenant" => Some(Fixture::Tenancy),
+        "reconciliationRun" | "reconciliationItems" => Some(Fixture::ReconciliationRun),
+        "noteReconciliationItem" | "closeReconciliationItem" => Some(Fixture::ReconciliationItem),
+        "allocateSuspensePayment" | "closeSuspensePayment" => Some(Fixture::SuspensePayment),
         _ => None,
     }
 }
@@ -364,9 +421,13 @@ async fn no_caller_reaches_another_tenants_or_landlords_objects_over_graphql() {
         let mut args = Vec::new();
         for (name, required) in &f.args {
             if name == "id" || name.ends_with("Id") {
-                args.push(format!("{name}: {}", w.fixture(fixture)));
-            } else if name == "reason" {
+                args.push(format!("{name}: {}", w.gql_literal(fixture)));
+            } else if name == "reason" || name == "note" {
                 args.push(format!("{name}: \"matrix\""));
+            } else if name == "amountPence" {
+                args.push(format!("{name}: 1000"));
+            } else if name == "idempotencyKey" {
+                args.push(format!("{name}: \"matrix-probe\""));
             } else if !required {
                 continue;
             } else {
@@ -401,4 +462,45 @@ async fn no_caller_reaches_another_tenants_or_landlords_objects_over_graphql() {
         }
     }
     assert!(failures.is_empty(), "GraphQL authorization holes:\n{}", failures.join("\n"));
+}
+
+/// A's reconciliation objects: a run of A's payments only, its item, and money in suspense
+/// that belongs to A.
+struct IncomeFixtures {
+    run_id: i64,
+    item_id: i64,
+    suspense_id: i64,
+}
+
+async fn income_fixtures(app: &TestApp, org_a: i64, home_a: &Home) -> IncomeFixtures {
+    use doorstep::domain::reconciliation::{self, NoProgress, RunRequest};
+    use sea_orm::EntityTrait;
+    let text = format!(
+        "payment_id,account_number,amount_pence,channel,paid_at,reference\npay_matrix_a,{},1000,web,2026-01-05T10:00:00Z,\n",
+        home_a.account_number
+    );
+    let file = reconciliation::parse("matrix-eod.csv", text.as_bytes(), chrono::Utc::now()).expect("a valid file");
+    let request = RunRequest { provider: "sandbox", started_by: "matrix" };
+    let done = reconciliation::reconcile(&app.db.db, &app.state.live, &file, request, &NoProgress).await.expect("run");
+    let item_id = doorstep::entity::reconciliation_item::Entity::find()
+        .one(&app.db.db)
+        .await
+        .expect("item")
+        .map(|i| i.id)
+        .expect("the run has an item");
+    exec(
+        &app.db.db,
+        "INSERT INTO suspense_payment (organisation_id, provider, provider_payment_id, account_reference, amount_pence, \
+         channel, paid_at, received_at, origin, status) VALUES ($1, 'sandbox', 'pay_matrix_s', 'A-REF', 500, 'web', $2, $2, \
+         'webhook', 'open')",
+        vec![org_a.into(), chrono::Utc::now().into()],
+    )
+    .await;
+    let suspense_id = doorstep::entity::suspense_payment::Entity::find()
+        .one(&app.db.db)
+        .await
+        .expect("suspense")
+        .map(|s| s.id)
+        .expect("the suspense payment");
+    IncomeFixtures { run_id: done.run_id, item_id, suspense_id }
 }

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod authz_matrix;
+mod bench_baseline;
 mod contracts;
 mod fixtures;
 mod http_basics;
@@ -16,4 +17,10 @@ mod identity_tokens;
 mod ledger;
 mod oidc;
 mod organisations;
+mod payments;
+mod payments_live;
+mod reconciliation;
+mod reliability;
+mod sandbox;
+mod staff_tenants;
 mod support;

@@ -5,6 +5,7 @@
 //! loadgen --url http://127.0.0.1:8080/api/v1/organisations/pennine-vale \
 //!         --rate 2000 --duration 20s --warmup 5s --json-out result.json
 //! loadgen --base http://127.0.0.1:8080 --urls-file accounts.txt --header "Authorization: Bearer ..."
+//! loadgen --base http://127.0.0.1:8080 --urls-file accounts.txt --headers-file auth.txt
 //! ```
 
 use std::path::PathBuf;
@@ -47,6 +48,10 @@ struct Cli {
     /// Extra header, `Name: value`; repeatable.
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
     headers: Vec<String>,
+    /// Extra headers from a file, one `Name: value` a line (`#` starts a comment), so that a
+    /// bearer token stays out of the process list.
+    #[arg(long, value_name = "PATH")]
+    headers_file: Option<PathBuf>,
     /// HTTP method.
     #[arg(long, default_value = "GET")]
     method: Method,
@@ -96,6 +101,13 @@ fn real_main() -> Result<ExitCode> {
     source.method = cli.method.clone();
     for h in &cli.headers {
         source = source.with_header_line(h)?;
+    }
+    if let Some(path) = &cli.headers_file {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.trim().starts_with('#')) {
+            source =
+                source.with_header_line(line.trim()).with_context(|| format!("{} line {}", path.display(), n + 1))?;
+        }
     }
     if let Some(path) = &cli.body_file {
         source.body = Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?);

@@ -98,6 +98,19 @@ impl Me {
     pub fn works_registrations(&self) -> bool {
         self.staff.as_ref().is_some_and(|s| matches!(s.role.as_str(), "customer_service" | "housing_officer" | "admin"))
     }
+
+    /// Whether this caller works payments: reconciliation, suspense and how tenants pay (the
+    /// API's `INCOME_ROLES`).
+    pub fn works_payments(&self) -> bool {
+        self.staff.as_ref().is_some_and(|s| matches!(s.role.as_str(), "income" | "admin"))
+    }
+
+    /// Whether this caller looks up tenants and their accounts (the API's `TENANT_LOOKUP_ROLES`).
+    pub fn looks_up_tenants(&self) -> bool {
+        self.staff
+            .as_ref()
+            .is_some_and(|s| matches!(s.role.as_str(), "customer_service" | "housing_officer" | "income" | "admin"))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -200,6 +213,9 @@ pub struct Account {
     /// What to call the account on screen, from the API: "Rent", "Garage", …
     pub kind_label: String,
     pub weekly_charge_pence: i64,
+    /// The date of the newest line on the account.
+    #[serde(default)]
+    pub last_entry_date: Option<chrono::NaiveDate>,
 }
 
 // ----- staff: the registration queue -----

@@ -5,7 +5,9 @@
 //! Calls that need a signed-in caller take the access token as an argument: the session
 //! (`crate::session`) owns it, keeps it in memory only and refreshes it.
 
+pub mod accounts;
 pub mod identity;
+pub mod payments;
 
 use std::fmt;
 

@@ -105,16 +105,41 @@ fn Account() -> impl IntoView {
     }
 }
 
-/// The staff screens, for staff.
+/// The staff screens, for staff: the registration queue, finding a tenant and payments, each
+/// for the roles that work it.
 #[component]
 fn StaffLink() -> impl IntoView {
     let session = Session::expect();
     move || {
-        session.me().filter(|me| me.is_staff()).map(|_| {
+        session.me().filter(|me| me.is_staff()).map(|me| {
+            // Every member of staff has a way in; registrations is it unless their role has
+            // another screen of its own.
+            let registrations =
+                (me.works_registrations() || !(me.looks_up_tenants() || me.works_payments())).then(|| {
+                    view! {
+                        <li>
+                            <A href="/staff/registrations">"Staff"</A>
+                        </li>
+                    }
+                });
+            let tenants = me.looks_up_tenants().then(|| {
+                view! {
+                    <li>
+                        <A href="/staff/tenants">"Find a tenant"</A>
+                    </li>
+                }
+            });
+            let payments = me.works_payments().then(|| {
+                view! {
+                    <li>
+                        <A href="/staff/payments">"Payments"</A>
+                    </li>
+                }
+            });
             view! {
-                <li>
-                    <A href="/staff/registrations">"Staff"</A>
-                </li>
+                {registrations}
+                {tenants}
+                {payments}
             }
         })
     }

@@ -5,6 +5,7 @@ pub mod footer;
 pub mod form;
 pub mod guard;
 pub mod header;
+pub mod ledger;
 pub mod page;
 pub mod shell;
 pub mod switcher;

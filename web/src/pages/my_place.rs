@@ -1,14 +1,19 @@
-//! My Place (`/my-place`): a signed-in tenant's home, housing officer and accounts, from
-//! `GET /me`.
+//! My Place (`/my-place`): a signed-in tenant's home and housing officer from `GET /me`, and
+//! a rent panel per account (balance kept live, latest lines, paying in, links to its history
+//! and statements).
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::api::ApiClient;
 use crate::api::identity::{Account, HousingOfficer, Me, Tenancy};
 use crate::components::footer::tel_href;
 use crate::components::guard::RequireSignIn;
+use crate::components::ledger::{RecentLines, balance_class};
 use crate::components::page::Page;
 use crate::dates;
+use crate::live::Live;
+use crate::session::Session;
 
 #[component]
 pub fn MyPlace() -> impl IntoView {
@@ -35,6 +40,8 @@ fn TenantHome(me: Me) -> impl IntoView {
         }
     });
     let several = tenancies.len() > 1;
+    // One live connection for every account on the page.
+    Live::provide();
     view! {
         <p class="lede greeting">"Hello, " {greeting} "."</p>
         {empty}
@@ -83,7 +90,7 @@ fn TenancyCard(tenancy: Tenancy, several: bool) -> impl IntoView {
             } else {
                 view! {
                     <ul class="accounts" aria-labelledby=accounts_heading>
-                        {accounts.into_iter().map(|account| view! { <AccountCard account /> }).collect_view()}
+                        {accounts.into_iter().map(|account| view! { <RentPanel account /> }).collect_view()}
                     </ul>
                 }
                     .into_any()
@@ -135,15 +142,59 @@ fn OfficerCard(officer: Option<HousingOfficer>) -> impl IntoView {
     }
 }
 
+/// One account on My Place: its balance in words, when it last moved, the three latest
+/// lines, the way to pay into it, and the way to its history and statements. It starts from
+/// `GET /accounts/{id}` and then follows the page's live connection (`accountUpdated`), so a
+/// payment from any channel shows without a reload; a change is also read out politely.
 #[component]
-fn AccountCard(account: Account) -> impl IntoView {
-    let state_class = format!("balance balance-{}", balance_class(&account));
+fn RentPanel(account: Account) -> impl IntoView {
+    let session = Session::expect();
+    let id = account.id;
+    let summary = LocalResource::new(move || async move {
+        session.authorised(move |token| async move { ApiClient::default().account(&token, id).await }).await
+    });
+    let live = Live::from_context().map(|live| live.watch_account(id));
+    // The live state once it has arrived (every push follows a change, so it is never older
+    // than what the page read before it), else what the page read.
+    let current =
+        Memo::new(move |_| live.and_then(|watch| watch.value.get()).or_else(|| summary.get().and_then(Result::ok)));
+    let balance_text = {
+        let text = account.balance_text.clone();
+        move || current.with(|s| s.as_ref().map(|s| s.balance_text.clone())).unwrap_or_else(|| text.clone())
+    };
+    let state = move || current.with(|s| s.as_ref().map(|s| s.balance_state)).unwrap_or(account.balance_state);
+    let last_date = move || {
+        current
+            .with(|s| s.as_ref().map(|s| s.last_transaction_date))
+            .unwrap_or(account.last_entry_date)
+            .map(dates::date)
+            .unwrap_or_else(|| "None yet".to_owned())
+    };
+    // What changed, said once per change (not on the first load).
+    let announcement = RwSignal::new(String::new());
+    Effect::new(move |before: Option<Option<i64>>| {
+        let now = current.with(|s| s.as_ref().map(|s| s.balance_pence));
+        if let (Some(Some(before)), Some(after)) = (before, now)
+            && before != after
+        {
+            let text = current.with_untracked(|s| s.as_ref().map(|s| s.balance_text.clone())).unwrap_or_default();
+            announcement.set(change_words(before, after, &text));
+        }
+        now
+    });
     let weekly = (account.weekly_charge_pence != 0)
         .then(|| format!("{} a week", doorstep_shared::Money::from_pence(account.weekly_charge_pence)));
+    let heading_id = format!("account-{id}");
+    let kind_label = account.kind_label.clone();
+    let lower_label = kind_label.to_lowercase();
+    let history_label = lower_label.clone();
+    let pay_label = lower_label.clone();
+    let labelled_by = heading_id.clone();
     view! {
-        <li class="card account">
-            <h4>{account.kind_label.clone()}</h4>
-            <p class=state_class>{account.balance_text.clone()}</p>
+        <li class="card account rent-panel" aria-labelledby=labelled_by data-account-id=id.to_string()>
+            <h4 id=heading_id>{kind_label.clone()}</h4>
+            <p class=move || balance_class(state())>{balance_text}</p>
+            <p class="balance-change" aria-live="polite">{move || announcement.get()}</p>
             <dl class="facts">
                 <div>
                     <dt>"Account number (your payment reference)"</dt>
@@ -155,17 +206,48 @@ fn AccountCard(account: Account) -> impl IntoView {
                         <dd>{weekly}</dd>
                     </div>
                 })}
+                <div>
+                    <dt>"Last transaction"</dt>
+                    <dd class="last-transaction">{last_date}</dd>
+                </div>
             </dl>
+            <p class="pay-action">
+                <A href=format!("/my-place/accounts/{id}/pay") attr:class="button button-primary pay-link">
+                    "Pay"
+                    <span class="visually-hidden">" into your " {pay_label} " account"</span>
+                </A>
+            </p>
+            <h5 class="recent-heading">"Latest transactions"</h5>
+            {move || match current.get() {
+                Some(s) => view! { <RecentLines lines=s.recent /> }.into_any(),
+                None => match summary.get() {
+                    Some(Err(error)) => view! {
+                        <p class="load-error">{format!("We could not load the latest transactions. {error}")}</p>
+                    }
+                    .into_any(),
+                    _ => view! { <p class="loading" role="status">"Loading\u{2026}"</p> }.into_any(),
+                },
+            }}
+            <p class="account-links">
+                <A href=format!("/my-place/accounts/{id}")>
+                    "History"
+                    <span class="visually-hidden">" of your " {history_label} " account"</span>
+                </A>
+                <A href=format!("/my-place/accounts/{id}/statement")>
+                    "Statement"
+                    <span class="visually-hidden">" of your " {lower_label} " account"</span>
+                </A>
+            </p>
         </li>
     }
+    .into_any()
 }
 
-fn balance_class(account: &Account) -> &'static str {
-    match account.balance_state {
-        doorstep_shared::dto::BalanceState::InArrears => "arrears",
-        doorstep_shared::dto::BalanceState::InCredit => "credit",
-        doorstep_shared::dto::BalanceState::Clear => "clear",
-    }
+/// "Balance updated: £12.34 paid in. Now £87.66 in arrears."
+fn change_words(before: i64, after: i64, now: &str) -> String {
+    let moved = doorstep_shared::Money::from_pence((after - before).saturating_abs());
+    let what = if after < before { format!("{moved} paid in") } else { format!("{moved} charged") };
+    format!("Balance updated: {what}. Now {now}.")
 }
 
 /// Staff have no home in the portal; point them at their own screens.
@@ -175,7 +257,27 @@ fn StaffHere() -> impl IntoView {
         <p class="lede">"My Place is where tenants see their home and accounts."</p>
         <p>
             "You are signed in as a member of staff. "
-            <A href="/staff/registrations">"Go to registration requests"</A>
+            <A href="/staff/tenants">"Find a tenant"</A>
+            " or "
+            <A href="/staff/registrations">"go to registration requests"</A>
+            "."
         </p>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::change_words;
+
+    #[test]
+    fn changes_say_which_way_the_money_went() {
+        assert_eq!(
+            change_words(10_000, 8_766, "£87.66 in arrears"),
+            "Balance updated: £12.34 paid in. Now £87.66 in arrears."
+        );
+        assert_eq!(
+            change_words(-500, 8_500, "£85.00 in arrears"),
+            "Balance updated: £90.00 charged. Now £85.00 in arrears."
+        );
     }
 }

@@ -117,9 +117,18 @@ pub fn SignIn() -> impl IntoView {
     }
 }
 
-/// Where each kind of user starts: tenants at My Place, staff at the registration queue.
+/// Where each kind of user starts: tenants at My Place, staff at the registration queue (or,
+/// for roles that do not work it, at payments or finding a tenant).
 fn home_of(me: &Me) -> &'static str {
-    if me.works_registrations() { "/staff/registrations" } else { "/my-place" }
+    if me.works_registrations() {
+        "/staff/registrations"
+    } else if me.works_payments() {
+        "/staff/payments"
+    } else if me.looks_up_tenants() {
+        "/staff/tenants"
+    } else {
+        "/my-place"
+    }
 }
 
 fn sign_in_errors(error: &ApiError) -> FormErrors {

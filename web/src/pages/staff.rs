@@ -8,8 +8,6 @@ use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use wasm_bindgen::JsCast;
-use web_sys::js_sys::{Array, Uint8Array};
 
 use crate::api::identity::{MatchedTenancy, Me, RegistrationPage, RegistrationView, Submitted};
 use crate::api::{ApiClient, ApiError};
@@ -763,22 +761,5 @@ async fn download_pdf(session: Session, url: &str, filename: &str) -> Result<(),
             async move { ApiClient::default().download(&token, &url).await }
         })
         .await?;
-    save_file(&bytes, filename).map_err(|_| ApiError::Decode)
-}
-
-fn save_file(bytes: &[u8], filename: &str) -> Result<(), wasm_bindgen::JsValue> {
-    let parts = Array::of1(&Uint8Array::from(bytes));
-    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts)?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
-    let link: web_sys::HtmlAnchorElement = document().create_element("a")?.unchecked_into();
-    link.set_href(&url);
-    link.set_download(filename);
-    link.set_hidden(true);
-    let body = document().body().ok_or_else(|| wasm_bindgen::JsValue::from_str("no body"))?;
-    body.append_child(&link)?;
-    link.click();
-    link.remove();
-    // Give the browser time to start the download before letting go of the file.
-    set_timeout(move || drop(web_sys::Url::revoke_object_url(&url)), std::time::Duration::from_secs(60));
-    Ok(())
+    crate::download::save_file(&bytes, filename).map_err(|_| ApiError::Decode)
 }

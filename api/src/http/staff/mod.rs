@@ -6,7 +6,10 @@
 pub mod api_keys;
 pub mod audit;
 pub mod letters;
+pub mod payments;
+pub mod reconciliation;
 pub mod registrations;
+pub mod tenants;
 pub mod users;
 
 use axum::http::{HeaderValue, header};

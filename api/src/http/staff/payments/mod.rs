@@ -1,0 +1,3 @@
+//! Staff figures about payments.
+
+pub mod by_channel;

@@ -1,0 +1,3 @@
+//! Notifications from payment providers.
+
+pub mod receive;
