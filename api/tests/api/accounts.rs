@@ -144,6 +144,10 @@ async fn statements_carry_the_right_totals_in_csv_and_pdf() {
     assert!(text.contains("£300.00"), "credits total: {text}");
     assert!(text.contains("How to pay"), "{text}");
     assert!(text.contains("Ms Amira Okafor") || text.contains("Amira Okafor"), "{text}");
+    // It renders: one A4 page with print on it, not a blank or broken page.
+    let ink = pdf_rendered_ink(&r.body);
+    assert_eq!(ink.len(), 1, "one page");
+    assert!(ink[0] > 0.005 && ink[0] < 0.5, "share of dark pixels on the page: {}", ink[0]);
 
     // No dates: last financial year's annual statement.
     let r =
@@ -172,6 +176,9 @@ async fn a_long_statement_runs_over_pages() {
     assert!(text.contains("Page 1 of 4"), "{text}");
     assert!(text.contains("Page 4 of 4"), "{text}");
     assert!(text.contains("£306.20 in arrears"), "closing after 120 × 1p: {text}");
+    let ink = pdf_rendered_ink(&r.body);
+    assert_eq!(ink.len(), 4, "four pages render");
+    assert!(ink.iter().all(|&d| d > 0.002 && d < 0.5), "every page has print on it: {ink:?}");
 }
 
 #[tokio::test]

@@ -319,3 +319,47 @@ pub async fn exec(db: &DatabaseConnection, sql: &str, values: Vec<sea_orm::Value
     };
     db.execute_raw(sea_orm::Statement::from_sql_and_values(backend, sql, values)).await.expect("sql");
 }
+
+/// Renders a PDF with `pdftoppm` (as a printer or a viewer would rasterise it) and returns,
+/// per page, the share of dark pixels, so a test can tell a page with print on it from a
+/// blank or broken one.
+pub fn pdf_rendered_ink(pdf: &[u8]) -> Vec<f64> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join("doc.pdf");
+    std::fs::write(&input, pdf).expect("write pdf");
+    let out = std::process::Command::new("pdftoppm")
+        .args(["-r", "40", "-gray"])
+        .arg(&input)
+        .arg(dir.path().join("page"))
+        .output()
+        .expect("pdftoppm (poppler-utils) must be installed: scripts install it");
+    assert!(out.status.success(), "pdftoppm could not render it: {}", String::from_utf8_lossy(&out.stderr));
+    let mut pages: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("read dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pgm"))
+        .collect();
+    pages.sort();
+    pages
+        .iter()
+        .map(|p| {
+            let bytes = std::fs::read(p).expect("page image");
+            // Binary PGM: "P5", width, height, maxval, one whitespace, then one byte a pixel.
+            let mut fields = 0;
+            let mut i = 0;
+            while fields < 4 && i < bytes.len() {
+                while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                fields += 1;
+            }
+            let pixels = &bytes[(i + 1).min(bytes.len())..];
+            let dark = pixels.iter().filter(|&&b| b < 128).count();
+            dark as f64 / pixels.len().max(1) as f64
+        })
+        .collect()
+}
