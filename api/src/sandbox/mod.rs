@@ -209,31 +209,7 @@ pub async fn run(addr: SocketAddr, settings: Settings) -> anyhow::Result<()> {
     let running = start(listener, settings).await?;
     println!("Sandbox payment provider on {} (notifications to {portal})", running.url());
     tracing::info!(addr = %running.addr(), url = running.url(), %portal, development_secret, "sandbox provider serving");
-    shutdown_signal().await;
+    crate::app::shutdown_signal().await;
     tracing::info!("sandbox provider stopping");
     running.stop().await
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
 }
