@@ -387,7 +387,8 @@ test("registration field errors sit beside their fields and are read with them",
   await page.getByLabel("Postcode").fill("not a postcode");
   await page.getByLabel("Email address").fill(uniqueEmail("typo"));
   await page.getByRole("button", { name: "Ask to register" }).click();
-  await page.locator("#postcode-error").waitFor();
+  // Wait for the API's verdict, not the empty-field message still shown from the first try.
+  await page.locator("#postcode-error", { hasText: "not a UK postcode" }).waitFor();
   assert.match(await page.locator("#postcode-error").innerText(), /Postcode is not a UK postcode/);
   assert.match(await describedBy(page, "#postcode"), /Postcode is not a UK postcode/);
   assert.equal(await page.locator("#surname").getAttribute("aria-invalid"), null, "only the postcode is wrong now");
