@@ -209,7 +209,8 @@ test("an identity nobody linked is told to register first", async () => {
   await page.getByRole("link", { name: `Sign in with ${PROVIDER}` }).click();
   await signInAtProvider(page, "other");
   await page.waitForURL(`${BASE}/sign-in?error=not_linked&provider=local`);
-  const alert = page.locator(".external-sign-in-error");
+  // The provider's name arrives with the provider list, after the message first shows.
+  const alert = page.locator(".external-sign-in-error", { hasText: `Signing in with ${PROVIDER} did not work` });
   await alert.waitFor();
   await page.waitForFunction(() => document.activeElement?.matches(".external-sign-in-error"));
   const words = await alert.innerText();
