@@ -8,7 +8,7 @@ use doorstep_shared::dto::{AccountSummary, Payment};
 use futures::Stream;
 use futures::stream::{self, StreamExt};
 use sea_orm::DatabaseConnection;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use super::gql_error;
 use crate::domain::identity::Principal;
@@ -89,6 +89,16 @@ where
                     Ok(_) => continue,
                     Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => return None,
+                }
+                // Everything already announced has committed, so one read after draining
+                // the queue shows all of it: a subscriber that fell behind a busy account
+                // catches up in one read instead of one per change.
+                loop {
+                    match rx.try_recv() {
+                        Ok(_) | Err(TryRecvError::Lagged(_)) => {}
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Closed) => return None,
+                    }
                 }
                 if let Some(v) = read().await {
                     return Some((v, (rx, concerns, read)));

@@ -104,6 +104,42 @@ async fn a_signed_notification_is_posted_once_whatever_is_sent_again() {
     assert_eq!(count(&app, "outbox").await, 1);
     assert_eq!(count(&app, "provider_event").await, 2);
     ledger_is_clean(&app).await;
+
+    // What the HMS will be sent, and the inbox's record, name the line that was posted.
+    let entry_id = items[0]["id"].as_i64().expect("line id");
+    let payload: serde_json::Value =
+        serde_json::from_str(&text(&app, "SELECT payload AS v FROM outbox").await).expect("outbox payload is JSON");
+    assert_eq!(payload["message_key"], "provider:sandbox/pay_1");
+    assert_eq!(payload["account_number"], home.account_number);
+    assert_eq!(payload["amount_pence"], 2_500);
+    assert_eq!(payload["channel"], "retail_cash");
+    assert_eq!(payload["effective_date"], "2026-11-22");
+    assert_eq!(payload["provider"], "sandbox");
+    assert_eq!(payload["provider_payment_id"], "pay_1");
+    assert_eq!(payload["ledger_entry_id"], entry_id);
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(payload["paid_at"].as_str().expect("paid_at")).expect("RFC 3339"),
+        chrono::DateTime::parse_from_rfc3339("2026-11-22T10:15:03.100Z").expect("time")
+    );
+    assert_eq!(
+        text(
+            &app,
+            "SELECT outcome || ':' || CAST(ledger_entry_id AS TEXT) AS v FROM provider_event WHERE event_id = 'evt_1'"
+        )
+        .await,
+        format!("posted:{entry_id}")
+    );
+}
+
+async fn text(app: &TestApp, sql: &str) -> String {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = &app.db.db;
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql.to_owned()))
+        .await
+        .expect("query")
+        .expect("row");
+    row.try_get::<String>("", "v").expect("v")
 }
 
 #[tokio::test]

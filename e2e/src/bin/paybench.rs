@@ -676,6 +676,7 @@ async fn latency(args: &LatencyArgs) -> Result<(Value, f64)> {
         let watched = watched.clone();
         tokio::task::spawn_blocking(move || {
             let mut late_max = Duration::ZERO;
+            let mut sends = Vec::with_capacity(total);
             for seq in 0..total {
                 let now = Instant::now();
                 if due[seq] > now {
@@ -692,20 +693,23 @@ async fn latency(args: &LatencyArgs) -> Result<(Value, f64)> {
                 let account = watched[seq % n].number.clone();
                 let (event, payment) = (format!("evt_pb{run}_{seq}"), format!("pay_pb{run}_{seq}"));
                 let deadline = due[seq] + timeout;
-                runtime.spawn(async move {
+                sends.push(runtime.spawn(async move {
                     let Ok(_permit) = in_flight.acquire_owned().await else { return };
                     book.lock().expect("book lock").sent_at[seq] = Some(Instant::now());
                     let body = notification(&event, &payment, &account, amount);
                     let answer = post_notification(&client, &url, &secret, body, deadline).await;
                     book.lock().expect("book lock").answer[seq] = Some((answer, Instant::now()));
-                });
+                }));
             }
-            late_max
+            (late_max, sends)
         })
     };
-    let late_max = scheduler.await.context("the scheduler thread")?;
-    // Every notification answered (or given up on).
-    let _all = in_flight.acquire_many(u32::try_from(args.max_in_flight)?).await?;
+    let (late_max, sends) = scheduler.await.context("the scheduler thread")?;
+    // Every notification answered (or given up on). Waiting on the sends themselves, not on
+    // the in-flight permits: the last ones may not have taken a permit yet.
+    for send in sends {
+        send.await.context("a notification's task")?;
+    }
     let answered_at = Instant::now();
     while Instant::now() < answered_at + args.drain && !book.lock().expect("book lock").all_posted_seen() {
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -284,17 +284,20 @@ pub(super) fn start_href(id: &str, intent: Option<&str>) -> String {
     }
 }
 
-/// The name of provider `id` for sentences, or "your provider".
+/// The name of provider `id` for sentences, or "the sign-in provider" before the list of
+/// providers has loaded.
 pub(super) fn provider_name(list: &[ExternalProvider], id: Option<&str>) -> String {
-    id.and_then(|id| list.iter().find(|p| p.id == id)).map(|p| p.name.clone()).unwrap_or_else(|| "your provider".into())
+    id.and_then(|id| list.iter().find(|p| p.id == id))
+        .map(|p| p.name.clone())
+        .unwrap_or_else(|| "the sign-in provider".into())
 }
 
 /// What an external sign-in's `?error=` code means, for a person.
 pub(super) fn external_error_words(code: &str, name: &str) -> String {
     match code {
-        "not_linked" => format!("This {name} account is not linked to an account here yet: register first."),
+        "not_linked" => format!("The account you used at {name} is not linked to an account here yet: register first."),
         "already_linked" => {
-            format!("This {name} account is already linked to an account here. Sign in with {name} instead.")
+            format!("The account you used at {name} is already linked to an account here. Sign in with it instead.")
         }
         "cancelled" => {
             format!("You cancelled signing in with {name}. You can try again, or use your email address and password.")

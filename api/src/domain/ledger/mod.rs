@@ -14,4 +14,4 @@ pub mod statement;
 pub mod views;
 
 pub use model::{Channel, EntryKind, NewEntry};
-pub use service::{LedgerError, PostOutcome, post, post_batch, reverse};
+pub use service::{LedgerError, PostOutcome, post, post_batch, post_one, reverse};

@@ -6,6 +6,7 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::model::{EntryKind, NewEntry};
+use super::sql::statement;
 use crate::entity::{ledger_entry, rent_account};
 
 #[derive(Debug, thiserror::Error)]
@@ -45,8 +46,99 @@ impl PostOutcome {
 /// Posts one entry. Call inside a transaction that has not read anything yet on SQLite
 /// (see [`post_batch`]).
 pub async fn post(conn: &impl ConnectionTrait, account_id: i64, entry: NewEntry) -> Result<PostOutcome, LedgerError> {
-    let mut out = post_batch(conn, account_id, vec![entry]).await?;
-    out.pop().ok_or(LedgerError::AccountNotFound(account_id))
+    Ok(post_one(conn, account_id, entry).await?.0)
+}
+
+/// Posts one entry, like [`post`], and also returns the account's version afterwards (the
+/// version a live update announces).
+///
+/// The live path (a payment notification) is two statements: the account row is moved
+/// first, which takes its lock (PostgreSQL) or the write lock (SQLite) and returns the new
+/// balance, then the entry is inserted carrying that balance, unless its key is already
+/// there. That rare case puts the account back as it was (under the same lock) and reports
+/// the entry found, or the key's reuse with other details.
+pub async fn post_one(
+    conn: &impl ConnectionTrait,
+    account_id: i64,
+    e: NewEntry,
+) -> Result<(PostOutcome, i64), LedgerError> {
+    if !e.kind.accepts(e.amount) {
+        return Err(LedgerError::WrongSign { kind: e.kind, amount: e.amount });
+    }
+    let backend = conn.get_database_backend();
+    let moved = conn
+        .query_one_raw(statement(
+            backend,
+            "UPDATE rent_account SET balance_pence = balance_pence + $1, version = version + 1,
+                    last_entry_date = CASE WHEN last_entry_date IS NULL OR last_entry_date < $2 THEN $2 ELSE last_entry_date END
+              WHERE id = $3
+              RETURNING balance_pence, version",
+            vec![e.amount.pence().into(), e.effective_date.into(), account_id.into()],
+        ))
+        .await?
+        .ok_or(LedgerError::AccountNotFound(account_id))?;
+    let balance: i64 = moved.try_get("", "balance_pence")?;
+    let version: i64 = moved.try_get("", "version")?;
+    let now = Utc::now();
+    let mut model = ledger_entry::Model {
+        id: 0,
+        account_id,
+        kind: e.kind.as_str().to_owned(),
+        amount_pence: e.amount.pence(),
+        effective_date: e.effective_date,
+        posted_at: now,
+        description: e.description,
+        source: e.source,
+        source_ref: e.source_ref,
+        channel: e.channel.map(|c| c.as_str().to_owned()),
+        balance_after_pence: balance,
+    };
+    let inserted = conn
+        .query_one_raw(statement(
+            backend,
+            "INSERT INTO ledger_entry (account_id, kind, amount_pence, effective_date, posted_at, description,
+                    source, source_ref, channel, balance_after_pence)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (source, source_ref) DO NOTHING
+             RETURNING id",
+            vec![
+                account_id.into(),
+                model.kind.clone().into(),
+                model.amount_pence.into(),
+                model.effective_date.into(),
+                now.into(),
+                model.description.clone().into(),
+                model.source.clone().into(),
+                model.source_ref.clone().into(),
+                model.channel.clone().into(),
+                balance.into(),
+            ],
+        ))
+        .await?;
+    if let Some(row) = inserted {
+        model.id = row.try_get("", "id")?;
+        return Ok((PostOutcome::Posted(model), version));
+    }
+    // The key was posted before: undo the move. The cached last entry date is the latest
+    // effective date on the account, so it is recomputed rather than remembered.
+    conn.execute_raw(statement(
+        backend,
+        "UPDATE rent_account SET balance_pence = balance_pence - $1, version = version - 1,
+                last_entry_date = (SELECT MAX(effective_date) FROM ledger_entry WHERE account_id = $2)
+          WHERE id = $2",
+        vec![model.amount_pence.into(), account_id.into()],
+    ))
+    .await?;
+    let prev = ledger_entry::Entity::find()
+        .filter(ledger_entry::Column::Source.eq(model.source.as_str()))
+        .filter(ledger_entry::Column::SourceRef.eq(model.source_ref.as_str()))
+        .one(conn)
+        .await?
+        .ok_or_else(|| LedgerError::KeyReused { key: format!("{}/{}", model.source, model.source_ref) })?;
+    if prev.account_id != account_id || prev.kind != model.kind || prev.amount_pence != model.amount_pence {
+        return Err(LedgerError::KeyReused { key: format!("{}/{}", model.source, model.source_ref) });
+    }
+    Ok((PostOutcome::AlreadyPosted(prev), version - 1))
 }
 
 /// Posts entries to one account in order, inside the caller's transaction.
