@@ -71,13 +71,20 @@ pub async fn run(config: &crate::Config, args: Args) -> anyhow::Result<()> {
     };
     let db = crate::db::connect(&config.database_url, 4).await?;
     crate::db::migrate(&db).await?;
+    // On PostgreSQL the late postings reach open screens on every node through NOTIFY. On
+    // SQLite only the serving process can tell its screens (reconcile through the drop
+    // folder or the staff screen for that); here they catch up on the account's next change.
     let live = crate::domain::payments::LiveBus::new(db.get_database_backend());
+    live.start_notifier(&db);
     let progress = Bar::new("lines");
     let request = RunRequest { provider: &args.provider, started_by: "doorstep reconcile" };
     let done = reconciliation::reconcile(&db, &live, &file, request, &progress)
         .await
         .with_context(|| format!("reconciling {}", args.file.display()))?;
     progress.bar().finish_and_clear();
+    if !live.flush(std::time::Duration::from_secs(10)).await {
+        eprintln!("reconcile: some live updates were not sent; open screens catch up on the next change");
+    }
     let (report, items) = report::full(&db, done.run_id).await?;
     let mut out = std::io::stdout().lock();
     match args.format {

@@ -221,3 +221,47 @@ async fn on_postgresql_an_update_reaches_a_subscriber_on_another_node() {
     let (balance, _) = next_balance(&mut ws).await;
     assert_eq!(balance, -777);
 }
+
+#[tokio::test]
+async fn on_postgresql_a_late_payment_found_by_the_reconcile_command_reaches_the_open_screen() {
+    if backend() != "postgres" {
+        // On SQLite only the serving process can tell its screens; the command cannot.
+        return;
+    }
+    let app = TestApp::new().await;
+    let org = app.add_org("late-homes", "Late Homes", None).await;
+    let h = home(&app.db.db, org, "Lee", "Late", "HX7 3CC", 0).await;
+    let cs = staff_token(&app, "late-homes", "customer_service").await;
+    let tenant = tenant_with_sign_in(&app, &h, &cs, "lee@late.example", "lee waits for the file").await;
+    let node = serve(app.state.clone()).await;
+    let (mut ws, before) = subscribe(node, &tenant, h.account_id).await;
+    assert_eq!(before, 0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // The provider's end-of-day file has a payment whose notification never came: the
+    // command, another process, posts it late and the open screen hears of it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("sandbox-2026-11-21.csv");
+    std::fs::write(
+        &path,
+        format!(
+            "payment_id,account_number,amount_pence,channel,paid_at,reference\n\
+             pay_never_notified,{},4321,retail_cash,2026-11-21T16:00:00Z,\n",
+            h.account_number
+        ),
+    )
+    .expect("write file");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_doorstep"))
+        .args(["reconcile", path.to_str().expect("path")])
+        .env("DOORSTEP_DATABASE_URL", &app.db.url)
+        .env("DOORSTEP_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .expect("doorstep reconcile runs");
+    assert!(out.status.success(), "reconcile failed: {}", String::from_utf8_lossy(&out.stderr));
+    let (balance, summary) = next_balance(&mut ws).await;
+    assert_eq!(balance, -4321, "{summary}");
+    assert_eq!(summary["recent"][0]["channel"], "retail_cash", "{summary}");
+}

@@ -13,6 +13,7 @@
 //! re-read the state from the database, so a message carries only ids, never money or
 //! personal data.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sea_orm::{DatabaseConnection, DbBackend};
@@ -60,6 +61,10 @@ pub struct LiveBus {
     via_postgres: bool,
     /// The notifier's queue, once [`LiveBus::start`] has run (PostgreSQL).
     outgoing: std::sync::Arc<std::sync::OnceLock<mpsc::UnboundedSender<Change>>>,
+    /// Changes handed to the notifier, and changes it has sent (or given up on): a
+    /// short-lived process waits for the two to meet before it exits.
+    queued: std::sync::Arc<AtomicU64>,
+    sent: std::sync::Arc<AtomicU64>,
 }
 
 /// Several changes in one NOTIFY payload.
@@ -80,7 +85,13 @@ impl std::fmt::Debug for LiveBus {
 impl LiveBus {
     pub fn new(backend: DbBackend) -> LiveBus {
         let (tx, _) = broadcast::channel(4096);
-        LiveBus { tx, via_postgres: backend == DbBackend::Postgres, outgoing: Default::default() }
+        LiveBus {
+            tx,
+            via_postgres: backend == DbBackend::Postgres,
+            outgoing: Default::default(),
+            queued: Default::default(),
+            sent: Default::default(),
+        }
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
@@ -93,7 +104,10 @@ impl LiveBus {
         if self.via_postgres {
             if let Some(out) = self.outgoing.get() {
                 for c in changes {
-                    let _ = out.send(c);
+                    self.queued.fetch_add(1, Ordering::SeqCst);
+                    if out.send(c).is_err() {
+                        self.sent.fetch_add(1, Ordering::SeqCst);
+                    }
                 }
             }
         } else {
@@ -107,14 +121,24 @@ impl LiveBus {
     /// On PostgreSQL: starts the notifier and the listener (see the module comment).
     /// Nothing to start on SQLite.
     pub fn start(&self, db: &DatabaseConnection) {
+        if self.start_notifier(db) {
+            self.spawn_listener(db);
+        }
+    }
+
+    /// On PostgreSQL: starts only the notifier, for a process that changes accounts but has
+    /// no subscribers of its own (`doorstep reconcile`); see [`LiveBus::flush`]. Returns
+    /// whether it started one now.
+    pub fn start_notifier(&self, db: &DatabaseConnection) -> bool {
         if !self.via_postgres {
-            return;
+            return false;
         }
         let (out, mut queue) = mpsc::unbounded_channel::<Change>();
         if self.outgoing.set(out).is_err() {
-            return;
+            return false;
         }
         let pool = db.get_postgres_connection_pool().clone();
+        let sent = self.sent.clone();
         tokio::spawn(async move {
             let mut batch = Vec::new();
             while let Some(first) = queue.recv().await {
@@ -137,10 +161,26 @@ impl LiveBus {
                     {
                         tracing::warn!(error = %e, changes = chunk.len(), "live updates: NOTIFY failed; open screens catch up on the next change");
                     }
+                    sent.fetch_add(chunk.len() as u64, Ordering::SeqCst);
                 }
             }
         });
-        self.spawn_listener(db);
+        true
+    }
+
+    /// Waits (up to `limit`) until the notifier has sent everything handed to it so far.
+    /// Returns whether it has.
+    pub async fn flush(&self, limit: Duration) -> bool {
+        let until = tokio::time::Instant::now() + limit;
+        loop {
+            if self.sent.load(Ordering::SeqCst) >= self.queued.load(Ordering::SeqCst) {
+                return true;
+            }
+            if tokio::time::Instant::now() >= until {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Listens for NOTIFY and rebroadcasts in this process, reconnecting after a lost
