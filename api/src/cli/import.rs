@@ -1,5 +1,7 @@
 //! `doorstep import DIR`: the housing management system's export files.
 
+use std::sync::Arc;
+
 use anyhow::Context;
 
 use super::seed_demo::Bar;
@@ -31,6 +33,19 @@ impl ImportProgress for Bar {
             format!("{} {}/{}", self.bar().message(), self.bar().position(), self.bar().length().unwrap_or(0))
         });
     }
+
+    fn reading(&self, file: &str, done: u64, total: u64) {
+        const MIB: u64 = 1 << 20;
+        if done == 0 {
+            self.bar().set_length(total.div_ceil(MIB));
+            self.bar().set_message(format!("reading {file} (MiB)"));
+            if !self.is_tty() {
+                eprintln!("import: reading {file} ({} MiB)", total.div_ceil(MIB));
+            }
+        }
+        self.bar().set_position(done / MIB);
+        self.line(|| format!("{} {}/{}", self.bar().message(), done / MIB, total.div_ceil(MIB)));
+    }
 }
 
 pub async fn run(config: &crate::Config, args: Args) -> anyhow::Result<()> {
@@ -38,10 +53,14 @@ pub async fn run(config: &crate::Config, args: Args) -> anyhow::Result<()> {
     crate::db::migrate(&db).await?;
     let dir = args.dir.clone();
     let today = chrono::Utc::now().date_naive();
-    let export =
-        tokio::task::spawn_blocking(move || hms::read_dir(&dir, today)).await.context("the reading task stopped")??;
-    let progress = Bar::new("rows");
-    let report = hms::import(&db, &export, ImportOptions { skip_invalid: args.skip_invalid }, &progress)
+    // transactions.csv is read twice, in bounded memory: here, to hash and check every
+    // row, then while importing, to post the rows.
+    let progress = Arc::new(Bar::new("rows"));
+    let reading = Arc::clone(&progress);
+    let export = tokio::task::spawn_blocking(move || hms::read_dir_with(&dir, today, reading.as_ref()))
+        .await
+        .context("the reading task stopped")??;
+    let report = hms::import(&db, &export, ImportOptions { skip_invalid: args.skip_invalid }, progress.as_ref())
         .await
         .with_context(|| format!("importing {}", args.dir.display()))?;
     progress.bar().finish_and_clear();

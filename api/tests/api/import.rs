@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use doorstep::domain::demo::{self, NoProgress, SeedOptions};
-use doorstep::domain::hms::{self, ImportOptions, ImportReport, Outcome};
+use doorstep::domain::hms::{self, ImportError, ImportOptions, ImportReport, Outcome, ReadError};
+use doorstep::domain::ledger::{self, Channel, EntryKind, NewEntry};
+use doorstep_shared::Money;
 use sea_orm::DatabaseConnection;
 
 use crate::seed::{scalar, strings};
@@ -81,6 +83,71 @@ async fn balances_are_sums(db: &DatabaseConnection) {
     assert_eq!(wrong, 0, "cached balances differ from the sum of entries");
 }
 
+/// What `doorstep ledger check` proves, and more: every entry's running balance follows from
+/// the entries before it on its account (in posting order), and each account's cached
+/// version and last entry date agree with its entries.
+async fn ledger_is_consistent(db: &DatabaseConnection) {
+    let report = ledger::check::check(db).await.expect("ledger check");
+    assert!(report.is_clean(), "{report:?}");
+    balances_are_sums(db).await;
+    let wrong = scalar(
+        db,
+        "SELECT COUNT(*) AS n FROM ledger_entry e WHERE e.balance_after_pence <> \
+         (SELECT SUM(x.amount_pence) FROM ledger_entry x WHERE x.account_id = e.account_id AND x.id <= e.id)",
+    )
+    .await;
+    assert_eq!(wrong, 0, "running balances are not in posting order");
+    let wrong = scalar(
+        db,
+        "SELECT COUNT(*) AS n FROM rent_account a WHERE a.version <> \
+         (SELECT COUNT(*) FROM ledger_entry e WHERE e.account_id = a.id) \
+         OR COALESCE(CAST(a.last_entry_date AS TEXT), '-') <> \
+         COALESCE((SELECT CAST(MAX(e.effective_date) AS TEXT) FROM ledger_entry e WHERE e.account_id = a.id), '-')",
+    )
+    .await;
+    assert_eq!(wrong, 0, "cached versions or last entry dates are wrong");
+}
+
+/// The fixture's files but transactions.csv, imported, and a folder to write transactions into.
+async fn accounts_only(db: &DatabaseConnection, tmp: &Path) -> PathBuf {
+    let first = tmp.join("accounts-only");
+    copy_dir(&fixtures().join("valid"), &first);
+    std::fs::remove_file(first.join("transactions.csv")).unwrap();
+    let r = import(db, &first, false).await;
+    assert_eq!(r.outcome, Outcome::Committed, "{r}");
+    let dir = tmp.join("transactions");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+const TX_HEADER: &str = "transaction_id,account_ref,date,kind,amount,channel,description\n";
+
+/// `n` transactions in date order, spread over the fixture's nine accounts in turn (so that
+/// every batch touches every account), with charges, payments and adjustments either way.
+fn interleaved(n: usize) -> (String, Vec<i64>) {
+    let mut text = TX_HEADER.to_owned();
+    let mut totals = vec![0i64; 9];
+    for i in 0..n {
+        let account = i % 9;
+        let day = NaiveDate::from_ymd_opt(2020, 1, 6).unwrap() + chrono::Days::new((i / 9) as u64);
+        let (kind, pence, channel) = match i % 5 {
+            0 | 3 => ("charge", 1000 + (i as i64 * 37) % 9000, ""),
+            1 => ("payment", -(500 + (i as i64 * 53) % 12000), "web"),
+            2 => ("adjustment", if i % 2 == 0 { 125 } else { -125 }, ""),
+            _ => ("housing_benefit", -(2000 + (i as i64 % 700)), ""),
+        };
+        totals[account] += pence;
+        let sign = if pence < 0 { "-" } else { "" };
+        text.push_str(&format!(
+            "BIG-{i:06},CR-ACC-{},{day},{kind},{sign}{}.{:02},{channel},\n",
+            7001 + account,
+            pence.abs() / 100,
+            pence.abs() % 100
+        ));
+    }
+    (text, totals)
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
@@ -115,7 +182,7 @@ async fn the_valid_export_imports_everything() {
     }
     let tx = file(&r, "transactions.csv");
     assert_eq!((tx.rows, tx.posted, tx.already_posted, tx.skipped), (134, 134, 0, 0));
-    balances_are_sums(db).await;
+    ledger_is_consistent(db).await;
     // The file's own arithmetic: account 29001001 was charged ten weeks of £118.42 and paid
     // ten cash payments of £120 and one of £50.
     assert_eq!(
@@ -451,4 +518,228 @@ async fn the_demo_exported_and_imported_matches_the_demo_seeded() {
                  ' ' || COALESCE(p.patch, '-') || ' ' || COALESCE(o.name, '-') AS s FROM property p \
                  LEFT JOIN housing_officer o ON o.id = p.housing_officer_id ORDER BY p.hms_ref";
     assert_eq!(strings(&imported.db, homes).await, strings(&seeded.db, homes).await);
+    ledger_is_consistent(&imported.db).await;
+}
+
+#[tokio::test]
+async fn a_long_file_posts_in_file_order_across_batches_and_once() {
+    let t = landlords().await;
+    let db = &t.db;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = accounts_only(db, tmp.path()).await;
+    // More rows than a batch of the reading and than a multi-row insert, on every account.
+    let (text, totals) = interleaved(4500);
+    std::fs::write(dir.join("transactions.csv"), &text).unwrap();
+    let r = import(db, &dir, false).await;
+    assert_eq!(r.outcome, Outcome::Committed, "{r}");
+    let tx = file(&r, "transactions.csv");
+    assert_eq!((tx.rows, tx.posted, tx.already_posted, tx.skipped), (4500, 4500, 0, 0));
+    ledger_is_consistent(db).await;
+    for (i, total) in totals.iter().enumerate() {
+        let sql = format!("SELECT balance_pence AS n FROM rent_account WHERE hms_ref = 'CR-ACC-{}'", 7001 + i);
+        assert_eq!(scalar(db, &sql).await, *total);
+        let sql = format!("SELECT version AS n FROM rent_account WHERE hms_ref = 'CR-ACC-{}'", 7001 + i);
+        assert_eq!(scalar(db, &sql).await, 500);
+    }
+    // Payments keep their channel; benefits get theirs.
+    assert_eq!(
+        scalar(db, "SELECT COUNT(*) AS n FROM ledger_entry WHERE kind = 'payment' AND channel <> 'web'").await,
+        0
+    );
+    assert_eq!(
+        scalar(
+            db,
+            "SELECT COUNT(*) AS n FROM ledger_entry WHERE kind = 'housing_benefit' AND channel <> 'housing_benefit'"
+        )
+        .await,
+        0
+    );
+
+    // The same file again changes nothing.
+    let before = snapshot(db).await;
+    let r = import(db, &dir, false).await;
+    assert_eq!(r.outcome, Outcome::Committed, "{r}");
+    let tx = file(&r, "transactions.csv");
+    assert_eq!((tx.posted, tx.already_posted, tx.skipped), (0, 4500, 0));
+    assert_eq!(snapshot(db).await, before);
+
+    // More rows after those already posted carry on from the cached balances.
+    let (more, more_totals) = interleaved(4600);
+    std::fs::write(dir.join("transactions.csv"), &more).unwrap();
+    let r = import(db, &dir, false).await;
+    let tx = file(&r, "transactions.csv");
+    assert_eq!((tx.posted, tx.already_posted), (100, 4500), "{r}");
+    ledger_is_consistent(db).await;
+    for (i, total) in more_totals.iter().enumerate() {
+        let sql = format!("SELECT balance_pence AS n FROM rent_account WHERE hms_ref = 'CR-ACC-{}'", 7001 + i);
+        assert_eq!(scalar(db, &sql).await, *total);
+    }
+}
+
+#[tokio::test]
+async fn a_transaction_id_repeated_far_apart_is_an_error_on_the_later_line() {
+    let t = landlords().await;
+    let db = &t.db;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = accounts_only(db, tmp.path()).await;
+    let (text, _) = interleaved(4500);
+    // Line 4400 takes the id of line 10, in another batch of the reading.
+    let text = text.replace("BIG-004398,", "BIG-000008,");
+    std::fs::write(dir.join("transactions.csv"), &text).unwrap();
+    let before = snapshot(db).await;
+    let r = import(db, &dir, false).await;
+    assert_eq!(r.outcome, Outcome::Rejected, "{r}");
+    let lines: Vec<String> = r.errors.iter().map(ToString::to_string).collect();
+    assert_eq!(lines, ["transactions.csv:4400:1: transaction_id: BIG-000008 is also on line 10"]);
+    assert_eq!(snapshot(db).await, before, "a rejected run leaves nothing, not even the rows before the repeat");
+    assert_eq!(file(&r, "transactions.csv").skipped, 4500);
+
+    // With --skip-invalid the first is posted and the repeat skipped.
+    let r = import(db, &dir, true).await;
+    assert_eq!(r.outcome, Outcome::CommittedWithSkips, "{r}");
+    let tx = file(&r, "transactions.csv");
+    assert_eq!((tx.posted, tx.already_posted, tx.skipped), (4499, 0, 1));
+    ledger_is_consistent(db).await;
+
+    // Once posted, a repeat within the file is still an error (not "already posted").
+    let r = import(db, &dir, false).await;
+    assert_eq!(r.outcome, Outcome::Rejected, "{r}");
+    assert_eq!(r.errors.len(), 1, "{r}");
+    assert!(
+        r.errors[0].to_string().starts_with("transactions.csv:4400:1: transaction_id: BIG-000008 is also on line 10")
+    );
+}
+
+#[tokio::test]
+async fn postings_made_meanwhile_are_carried_on_from() {
+    let t = landlords().await;
+    let db = &t.db;
+    import(db, &fixtures().join("valid"), false).await;
+    // A payment arrives through the provider between two imports.
+    let day = NaiveDate::from_ymd_opt(2025, 11, 14).unwrap();
+    let paid = NewEntry {
+        kind: EntryKind::Payment,
+        amount: Money::from_pence(-2500),
+        effective_date: day,
+        description: "Card payment".into(),
+        source: "provider:sandbox".into(),
+        source_ref: "pay_meanwhile_1".into(),
+        channel: Some(Channel::Web),
+    };
+    ledger::post_batch(
+        db,
+        scalar(db, "SELECT id AS n FROM rent_account WHERE hms_ref = 'CR-ACC-7001'").await,
+        vec![paid],
+    )
+    .await
+    .expect("post");
+    let balance = scalar(db, "SELECT balance_pence AS n FROM rent_account WHERE hms_ref = 'CR-ACC-7001'").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("next");
+    copy_dir(&fixtures().join("valid"), &dir);
+    edit(&dir, "transactions.csv", |s| {
+        s + "CR-TX-000135,CR-ACC-7001,2025-11-17,charge,118.42,,Rent\nCR-TX-000136,CR-ACC-7001,2025-11-10,adjustment,-1.00,,Goodwill\n"
+    });
+    let r = import(db, &dir, false).await;
+    assert_eq!(r.outcome, Outcome::Committed, "{r}");
+    assert_eq!((file(&r, "transactions.csv").posted, file(&r, "transactions.csv").already_posted), (2, 134));
+    assert_eq!(
+        strings(
+            db,
+            "SELECT e.source_ref || ' ' || CAST(e.balance_after_pence AS TEXT) AS s FROM ledger_entry e \
+             JOIN rent_account a ON a.id = e.account_id WHERE a.hms_ref = 'CR-ACC-7001' ORDER BY e.id DESC LIMIT 3"
+        )
+        .await,
+        [
+            format!("CR-TX-000136 {}", balance + 11842 - 100),
+            format!("CR-TX-000135 {}", balance + 11842),
+            format!("pay_meanwhile_1 {balance}"),
+        ]
+    );
+    assert_eq!(
+        strings(
+            db,
+            "SELECT CAST(version AS TEXT) || ' ' || CAST(last_entry_date AS TEXT) AS s FROM rent_account \
+             WHERE hms_ref = 'CR-ACC-7001'"
+        )
+        .await,
+        ["24 2025-11-17"],
+        "21 from the first import, the payment, and 2 more; the latest date, not the last line's"
+    );
+    ledger_is_consistent(db).await;
+}
+
+#[tokio::test]
+async fn skip_invalid_skips_a_changed_transaction_and_posts_the_rest() {
+    let t = landlords().await;
+    let db = &t.db;
+    import(db, &fixtures().join("valid"), false).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("changed");
+    copy_dir(&fixtures().join("valid"), &dir);
+    edit(&dir, "transactions.csv", |s| {
+        s.replace(
+            "CR-TX-000011,CR-ACC-7008,2025-09-02,payment,-42.50",
+            "CR-TX-000011,CR-ACC-7008,2025-09-02,payment,-24.50",
+        ) + "CR-TX-000135,CR-ACC-7008,2025-11-17,charge,9.80,,Garage\nCR-TX-000136,CR-ACC-9999,2025-11-17,charge,9.80,,\n"
+    });
+    let r = import(db, &dir, true).await;
+    assert_eq!(r.outcome, Outcome::CommittedWithSkips, "{r}");
+    let lines: Vec<String> = r.errors.iter().map(ToString::to_string).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with("transactions.csv:12:1: transaction_id: CR-TX-000011 was imported before"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].starts_with("transactions.csv:137:2: account_ref: unknown account CR-ACC-9999: it is neither in accounts.csv nor in the database"),
+        "{lines:?}"
+    );
+    let tx = file(&r, "transactions.csv");
+    assert_eq!((tx.rows, tx.posted, tx.already_posted, tx.skipped), (136, 1, 133, 2));
+    ledger_is_consistent(db).await;
+}
+
+#[tokio::test]
+async fn files_in_memory_import_as_a_folder_does() {
+    let t = landlords().await;
+    let db = &t.db;
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(fixtures().join("valid")).unwrap() {
+        let entry = entry.unwrap();
+        files.push((entry.file_name().to_string_lossy().into_owned(), std::fs::read(entry.path()).unwrap()));
+    }
+    let export = hms::read_files("memory", files, today()).expect("read");
+    let from_dir = hms::read_dir(&fixtures().join("valid"), today()).expect("read");
+    assert_eq!(export.content_hash, from_dir.content_hash);
+    let r = hms::import(db, &export, ImportOptions::default(), &hms::NoProgress).await.expect("import");
+    assert_eq!(r.outcome, Outcome::Committed, "{r}");
+    assert_eq!(file(&r, "transactions.csv").posted, 134);
+    ledger_is_consistent(db).await;
+    // The same folder afterwards is recognised by its hash and posts nothing.
+    let r = hms::import(db, &from_dir, ImportOptions::default(), &hms::NoProgress).await.expect("import");
+    assert_eq!(file(&r, "transactions.csv").already_posted, 134);
+}
+
+#[tokio::test]
+async fn a_transactions_file_that_changes_after_it_was_read_is_not_imported() {
+    let t = landlords().await;
+    let db = &t.db;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("moving");
+    copy_dir(&fixtures().join("valid"), &dir);
+    let export = hms::read_dir(&dir, today()).expect("read");
+    // Same length, one amount changed: only the hash tells.
+    edit(&dir, "transactions.csv", |s| {
+        s.replace(
+            "CR-TX-000011,CR-ACC-7008,2025-09-02,payment,-42.50",
+            "CR-TX-000011,CR-ACC-7008,2025-09-02,payment,-42.51",
+        )
+    });
+    let before = snapshot(db).await;
+    let err = hms::import(db, &export, ImportOptions::default(), &hms::NoProgress).await.expect_err("changed");
+    assert!(matches!(err, ImportError::Read(ReadError::Changed(_))), "{err}");
+    assert!(err.to_string().contains("changed while it was being imported"), "{err}");
+    assert_eq!(snapshot(db).await, before);
+    assert_eq!(scalar(db, "SELECT COUNT(*) AS n FROM import_run").await, 0);
 }

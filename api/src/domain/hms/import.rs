@@ -1,32 +1,43 @@
 //! Applying an export to the database, in one transaction for the whole run.
 //!
-//! 1. Every row is checked against the database (organisations exist, references resolve to
-//!    a row in this export or already in the database, keys that must be unique are, an HMS
-//!    transaction id is not reused with other details). Nothing is written yet.
-//! 2. If anything failed and `skip_invalid` is off, the transaction is rolled back: the run
+//! 1. The rows of every file but `transactions.csv` are checked against the database
+//!    (organisations exist, references resolve to a row in this export or already in the
+//!    database, keys that must be unique are). Nothing is written yet.
+//! 2. If nothing failed so far, or `skip_invalid` is on, they are upserted on their HMS
+//!    reference in dependency order.
+//! 3. `transactions.csv` is streamed a second time ([`TransactionsFile::reread`]) in
+//!    batches: each row's account must resolve, and an HMS transaction id posted before must
+//!    match; the rows that pass are posted straight away, with source `hms` and the HMS
+//!    transaction id as `source_ref` (the ledger's idempotency key), in multi-row inserts.
+//!    Each account touched is locked as [`post_batch`](crate::domain::ledger::post_batch) locks it (a write to its row
+//!    before anything is computed), its running balance is carried in memory in file order,
+//!    and its cached balance, version and last entry date are written once at the end. Once
+//!    the run is sure to be rejected, the rest of the file is only checked.
+//! 4. If anything failed and `skip_invalid` is off, the transaction is rolled back: the run
 //!    is rejected and only its `import_run` record is written.
-//! 3. Otherwise rows are upserted on their HMS reference in dependency order, and
-//!    transactions are posted through [`ledger::post_batch`](crate::domain::ledger::post_batch)
-//!    with source `hms` and the HMS transaction id as `source_ref`, which makes a re-run
-//!    post nothing twice and keeps the cached balances right.
 //!
 //! The importer never deletes: a row missing from a later export stays as it was.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, NaiveDate, Utc};
 use doorstep_shared::Money;
 use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QuerySelect, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    Value,
 };
 use serde::Serialize;
 
 use super::format::{File, RowError};
-use super::read::{AccountIn, Export, MemberIn, PersonIn, PropertyIn, Rec, TenancyIn, TransactionIn, WorkIn};
-use crate::domain::ledger::{self, Channel, EntryKind, LedgerError, NewEntry, PostOutcome};
+use super::read::{
+    AccountIn, Batch, Export, MemberIn, PersonIn, PropertyIn, ReadError, Rec, TenancyIn, TransactionIn,
+    TransactionsFile, WorkIn,
+};
+use crate::domain::ledger::{Channel, EntryKind, LedgerError};
 use crate::entity::{
     housing_officer, import_run, ledger_entry, organisation, person, planned_work, property, rent_account, tenancy,
     tenancy_member,
@@ -40,6 +51,19 @@ const LOOKUP_CHUNK: usize = 500;
 const INSERT_CHUNK: usize = 500;
 /// Transactions posted between refreshes of PostgreSQL's statistics on the ledger.
 const ANALYZE_EVERY: u64 = 200_000;
+/// Valid rows of `transactions.csv` per batch from the reading thread (and per lookup of
+/// ids posted before).
+const TX_BATCH: usize = 5000;
+/// Batches the reading thread may be ahead of the database.
+const TX_BATCHES_AHEAD: usize = 4;
+/// Ledger entries per multi-row insert on SQLite: 10 bound parameters each, well under its
+/// limit of 32766.
+const SQLITE_ENTRIES_PER_INSERT: usize = 1000;
+/// Ledger entries per insert on PostgreSQL, which takes them as ten arrays (so its limit of
+/// 65535 parameters does not come into it).
+const POSTGRES_ENTRIES_PER_INSERT: usize = 5000;
+/// Accounts per update of the cached totals (4 parameters each).
+const TOTALS_CHUNK: usize = 2000;
 /// Errors kept in the `import_run` summary (all of them are in the report itself).
 const MAX_ERRORS_IN_SUMMARY: usize = 1000;
 
@@ -53,6 +77,9 @@ pub struct ImportOptions {
 pub trait ImportProgress: Send + Sync {
     fn stage(&self, _name: &str, _total: u64) {}
     fn inc(&self, _n: u64) {}
+    /// The first reading of a streamed file ([`read_dir_with`](super::read::read_dir_with)):
+    /// `done` of its `total` bytes.
+    fn reading(&self, _file: &str, _done: u64, _total: u64) {}
 }
 
 pub struct NoProgress;
@@ -178,6 +205,14 @@ pub enum ImportError {
     Db(#[from] sea_orm::DbErr),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    /// `transactions.csv` could not be read again, or had changed since the first reading.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// A transaction id checked as new was in the ledger by the time it was posted.
+    #[error(
+        "some of the transactions were posted by another import running at the same time; nothing was imported: run this one again"
+    )]
+    Concurrent,
 }
 
 /// What a reference resolves to: the row's id (none yet if this run inserts it) and the
@@ -255,7 +290,21 @@ pub async fn import(
         })
         .await?;
     let mut checks = Checks { export, errors: Vec::new(), failed: export.failed.clone() };
-    let plan = check(&txn, export, &mut checks, progress).await?;
+    let mut plan = check(&txn, export, &mut checks, progress).await?;
+    let mut files: Vec<FileSummary> = File::ALL
+        .iter()
+        .filter(|f| export.present.contains(f))
+        .map(|f| FileSummary { file: f.name(), rows: export.rows.get(f).copied().unwrap_or(0), ..Default::default() })
+        .collect();
+    // Writing is worth it only while the run can still be committed; a run sure to be
+    // rejected is checked to the end, so that the report has every error, but not written.
+    let writing = opts.skip_invalid || (export.errors.is_empty() && checks.errors.is_empty());
+    if writing {
+        apply(&txn, &mut plan, &mut files, progress).await?;
+    }
+    if let Some(tx) = &export.transactions {
+        transactions(&txn, tx, &mut plan, &mut checks, &mut files, writing, opts.skip_invalid, progress).await?;
+    }
     let mut errors = export.errors.clone();
     errors.append(&mut checks.errors);
     errors.sort_by(|a, b| {
@@ -263,11 +312,6 @@ pub async fn import(
         let fb = File::from_name(&b.file);
         (fa, a.line, a.column).cmp(&(fb, b.line, b.column))
     });
-    let mut files: Vec<FileSummary> = File::ALL
-        .iter()
-        .filter(|f| export.present.contains(f))
-        .map(|f| FileSummary { file: f.name(), rows: export.rows.get(f).copied().unwrap_or(0), ..Default::default() })
-        .collect();
     let outcome = if errors.is_empty() {
         Outcome::Committed
     } else if opts.skip_invalid {
@@ -288,14 +332,14 @@ pub async fn import(
     if outcome == Outcome::Rejected {
         txn.rollback().await?;
         for s in &mut files {
-            s.skipped = s.rows;
+            *s = FileSummary { file: s.file, rows: s.rows, skipped: s.rows, ..Default::default() };
         }
         report.files = files;
         report.elapsed = started.elapsed();
         report.import_run_id = Some(record_run(db, &report, started_at).await?);
         return Ok(report);
     }
-    apply(&txn, plan, &mut files, progress).await?;
+    apply_works(&txn, &mut plan, &mut files, progress).await?;
     for s in &mut files {
         s.skipped = s.rows.saturating_sub(s.inserted + s.updated + s.unchanged + s.posted + s.already_posted);
     }
@@ -335,16 +379,16 @@ async fn record_run(
     Ok(run.id)
 }
 
-/// The rows that passed every check, with what the database already holds for them.
+/// The rows that passed every check (borrowed from the export, not copied), with what the
+/// database already holds for them.
 #[derive(Default)]
-struct Plan {
-    properties: Vec<(Rec<PropertyIn>, i64, Option<property::Model>)>,
-    people: Vec<(Rec<PersonIn>, i64, Option<person::Model>)>,
-    tenancies: Vec<(Rec<TenancyIn>, i64, Option<tenancy::Model>)>,
-    members: Vec<(Rec<MemberIn>, Option<tenancy_member::Model>)>,
-    accounts: Vec<(Rec<AccountIn>, i64, Option<rent_account::Model>)>,
-    transactions: Vec<Rec<TransactionIn>>,
-    works: Vec<(Rec<WorkIn>, Option<planned_work::Model>)>,
+struct Plan<'a> {
+    properties: Vec<(&'a Rec<PropertyIn>, i64, Option<property::Model>)>,
+    people: Vec<(&'a Rec<PersonIn>, i64, Option<person::Model>)>,
+    tenancies: Vec<(&'a Rec<TenancyIn>, i64, Option<tenancy::Model>)>,
+    members: Vec<(&'a Rec<MemberIn>, Option<tenancy_member::Model>)>,
+    accounts: Vec<(&'a Rec<AccountIn>, i64, Option<rent_account::Model>)>,
+    works: Vec<(&'a Rec<WorkIn>, Option<planned_work::Model>)>,
     known_properties: HashMap<String, Known>,
     known_people: HashMap<String, Known>,
     known_tenancies: HashMap<String, Known>,
@@ -359,20 +403,22 @@ fn refs_missing<'a>(refs: impl Iterator<Item = &'a String>, known: &HashMap<Stri
     v
 }
 
-async fn check(
+async fn check<'a>(
     txn: &DatabaseTransaction,
-    export: &Export,
+    export: &'a Export,
     checks: &mut Checks<'_>,
     progress: &dyn ImportProgress,
-) -> Result<Plan, ImportError> {
+) -> Result<Plan<'a>, ImportError> {
     let mut plan = Plan::default();
-    progress.stage("checking", export.total_rows());
+    // transactions.csv is checked as it is streamed, in its own stage.
+    let rows = export.total_rows() - export.rows.get(&File::Transactions).copied().unwrap_or(0);
+    progress.stage("checking", rows);
     let orgs = organisation::Entity::find().all(txn).await?;
     let org_ids: HashMap<&str, i64> = orgs.iter().map(|o| (o.slug.as_str(), o.id)).collect();
     let org_slug = |id: i64| orgs.iter().find(|o| o.id == id).map_or("?", |o| o.slug.as_str()).to_owned();
 
     // Properties.
-    let existing = load_properties(txn, export.properties.iter().map(|r| r.row.property_ref.clone())).await?;
+    let mut existing = load_properties(txn, export.properties.iter().map(|r| r.row.property_ref.clone())).await?;
     let uprns: Vec<i64> = export.properties.iter().filter_map(|r| r.row.uprn).collect();
     let mut uprn_owner: HashMap<i64, String> = HashMap::new();
     for chunk in uprns.chunks(LOOKUP_CHUNK) {
@@ -394,7 +440,7 @@ async fn check(
             checks.fail(f, &r.property_ref, line);
             continue;
         };
-        let current = existing.get(&r.property_ref).cloned();
+        let current = existing.remove(&r.property_ref);
         if let Some(c) = &current
             && c.organisation_id != org
         {
@@ -420,8 +466,9 @@ async fn check(
             continue;
         }
         plan.known_properties.insert(r.property_ref.clone(), Known { id: current.as_ref().map(|c| c.id), org });
-        plan.properties.push((rec.clone(), org, current));
+        plan.properties.push((rec, org, current));
     }
+    drop(existing);
     let wanted = refs_missing(
         export.tenancies.iter().map(|r| &r.row.property_ref).chain(export.works.iter().map(|r| &r.row.property_ref)),
         &plan.known_properties,
@@ -434,7 +481,7 @@ async fn check(
     }
 
     // People.
-    let existing = load_people(txn, export.people.iter().map(|r| r.row.person_ref.clone())).await?;
+    let mut existing = load_people(txn, export.people.iter().map(|r| r.row.person_ref.clone())).await?;
     for rec in &export.people {
         let (f, line, r) = (File::People, rec.line, &rec.row);
         let Some(&org) = org_ids.get(r.organisation.as_str()) else {
@@ -447,7 +494,7 @@ async fn check(
             checks.fail(f, &r.person_ref, line);
             continue;
         };
-        let current = existing.get(&r.person_ref).cloned();
+        let current = existing.remove(&r.person_ref);
         if let Some(c) = &current
             && c.organisation_id != org
         {
@@ -465,15 +512,16 @@ async fn check(
             continue;
         }
         plan.known_people.insert(r.person_ref.clone(), Known { id: current.as_ref().map(|c| c.id), org });
-        plan.people.push((rec.clone(), org, current));
+        plan.people.push((rec, org, current));
     }
+    drop(existing);
     let wanted = refs_missing(export.members.iter().map(|r| &r.row.person_ref), &plan.known_people);
     for (k, m) in load_people(txn, wanted.into_iter()).await? {
         plan.known_people.insert(k, Known { id: Some(m.id), org: m.organisation_id });
     }
 
     // Tenancies.
-    let existing = load_tenancies(txn, export.tenancies.iter().map(|r| r.row.tenancy_ref.clone())).await?;
+    let mut existing = load_tenancies(txn, export.tenancies.iter().map(|r| r.row.tenancy_ref.clone())).await?;
     for rec in &export.tenancies {
         let (f, line, r) = (File::Tenancies, rec.line, &rec.row);
         let Some(p) = checks.resolve(
@@ -488,7 +536,7 @@ async fn check(
             checks.fail(f, &r.tenancy_ref, line);
             continue;
         };
-        let current = existing.get(&r.tenancy_ref).cloned();
+        let current = existing.remove(&r.tenancy_ref);
         if let Some(c) = &current
             && c.organisation_id != p.org
         {
@@ -508,8 +556,9 @@ async fn check(
             continue;
         }
         plan.known_tenancies.insert(r.tenancy_ref.clone(), Known { id: current.as_ref().map(|c| c.id), org: p.org });
-        plan.tenancies.push((rec.clone(), p.org, current));
+        plan.tenancies.push((rec, p.org, current));
     }
+    drop(existing);
     let wanted = refs_missing(
         export.members.iter().map(|r| &r.row.tenancy_ref).chain(export.accounts.iter().map(|r| &r.row.tenancy_ref)),
         &plan.known_tenancies,
@@ -594,11 +643,11 @@ async fn check(
             checks.error(f, line, "role", format!("tenancy {} already has lead tenant {other}", r.tenancy_ref));
             continue;
         }
-        plan.members.push((rec.clone(), current));
+        plan.members.push((rec, current));
     }
 
     // Accounts.
-    let existing = load_accounts(txn, export.accounts.iter().map(|r| r.row.account_ref.clone())).await?;
+    let mut existing = load_accounts(txn, export.accounts.iter().map(|r| r.row.account_ref.clone())).await?;
     let numbers: Vec<String> = export.accounts.iter().map(|r| r.row.account_number.as_str().to_owned()).collect();
     let mut number_owner: HashMap<String, String> = HashMap::new();
     for chunk in numbers.chunks(LOOKUP_CHUNK) {
@@ -618,7 +667,7 @@ async fn check(
             checks.fail(f, &r.account_ref, line);
             continue;
         };
-        let current = existing.get(&r.account_ref).cloned();
+        let current = existing.remove(&r.account_ref);
         if let Some(c) = &current
             && c.organisation_id != t.org
         {
@@ -650,61 +699,11 @@ async fn check(
             continue;
         }
         plan.known_accounts.insert(r.account_ref.clone(), Known { id: current.as_ref().map(|c| c.id), org: t.org });
-        plan.accounts.push((rec.clone(), t.org, current));
+        plan.accounts.push((rec, t.org, current));
     }
-    let wanted = refs_missing(export.transactions.iter().map(|r| &r.row.account_ref), &plan.known_accounts);
-    for (k, m) in load_accounts(txn, wanted.into_iter()).await? {
-        plan.known_accounts.insert(k, Known { id: Some(m.id), org: m.organisation_id });
-    }
-
-    // Transactions: the account must resolve, and an id posted before must match.
-    let ids: Vec<String> = export.transactions.iter().map(|r| r.row.transaction_id.clone()).collect();
-    // Only the columns that identify a posting: a re-run of a big export reads them all.
-    let mut posted: HashMap<String, (i64, String, i64)> = HashMap::new();
-    for chunk in ids.chunks(LOOKUP_CHUNK) {
-        let rows: Vec<(String, i64, String, i64)> = ledger_entry::Entity::find()
-            .select_only()
-            .column(ledger_entry::Column::SourceRef)
-            .column(ledger_entry::Column::AccountId)
-            .column(ledger_entry::Column::Kind)
-            .column(ledger_entry::Column::AmountPence)
-            .filter(ledger_entry::Column::Source.eq(SOURCE))
-            .filter(ledger_entry::Column::SourceRef.is_in(chunk.to_vec()))
-            .into_tuple()
-            .all(txn)
-            .await?;
-        for (source_ref, account_id, kind, amount) in rows {
-            posted.insert(source_ref, (account_id, kind, amount));
-        }
-    }
-    for rec in &export.transactions {
-        let (f, line, r) = (File::Transactions, rec.line, &rec.row);
-        let Some(a) =
-            checks.resolve(&plan.known_accounts, File::Accounts, "account", &r.account_ref, f, line, "account_ref")
-        else {
-            continue;
-        };
-        if let Some((account_id, kind, amount)) = posted.get(&r.transaction_id)
-            && (Some(*account_id) != a.id || kind != r.kind.as_str() || *amount != r.amount.pence())
-        {
-            checks.error(
-                f,
-                line,
-                "transaction_id",
-                format!(
-                    "{} was imported before as a {} of {} on another account or with another amount; a posted transaction cannot change (post a reversal instead)",
-                    r.transaction_id,
-                    kind,
-                    Money::from_pence(*amount)
-                ),
-            );
-            continue;
-        }
-        plan.transactions.push(rec.clone());
-    }
-
+    drop(existing);
     // Planned work.
-    let existing = load_works(txn, export.works.iter().map(|r| r.row.work_ref.clone())).await?;
+    let mut existing = load_works(txn, export.works.iter().map(|r| r.row.work_ref.clone())).await?;
     for rec in &export.works {
         let (f, line, r) = (File::PlannedWork, rec.line, &rec.row);
         if checks
@@ -713,9 +712,9 @@ async fn check(
         {
             continue;
         }
-        plan.works.push((rec.clone(), existing.get(&r.work_ref).cloned()));
+        plan.works.push((rec, existing.remove(&r.work_ref)));
     }
-    progress.inc(export.total_rows());
+    progress.inc(rows);
     Ok(plan)
 }
 
@@ -761,14 +760,51 @@ where
     Ok(())
 }
 
-/// Fills in the ids of rows this run inserted.
-fn fill_ids<M>(known: &mut HashMap<String, Known>, loaded: HashMap<String, M>, id: impl Fn(&M) -> i64) {
-    for (k, m) in loaded {
-        if let Some(entry) = known.get_mut(&k) {
-            entry.id = Some(id(&m));
-        }
+/// Queues a row for a multi-row insert, inserting the queue when it is full (so that a file's
+/// new rows are never all held at once).
+async fn push_insert<A>(txn: &DatabaseTransaction, queue: &mut Vec<A>, row: A) -> Result<(), sea_orm::DbErr>
+where
+    A: ActiveModelTrait + Send,
+{
+    queue.push(row);
+    if queue.len() >= INSERT_CHUNK {
+        insert_all(txn, std::mem::take(queue)).await?;
     }
+    Ok(())
 }
+
+/// Fills in the ids of rows this run inserted, reading only their references and ids.
+macro_rules! id_filler {
+    ($name:ident, $entity:ident) => {
+        async fn $name(
+            txn: &DatabaseTransaction,
+            known: &mut HashMap<String, Known>,
+            refs: Vec<String>,
+        ) -> Result<(), sea_orm::DbErr> {
+            for chunk in refs.chunks(LOOKUP_CHUNK) {
+                let found: Vec<(String, i64)> = $entity::Entity::find()
+                    .select_only()
+                    .column($entity::Column::HmsRef)
+                    .column($entity::Column::Id)
+                    .filter($entity::Column::HmsRef.is_in(chunk.to_vec()))
+                    .into_tuple()
+                    .all(txn)
+                    .await?;
+                for (k, id) in found {
+                    if let Some(entry) = known.get_mut(&k) {
+                        entry.id = Some(id);
+                    }
+                }
+            }
+            Ok(())
+        }
+    };
+}
+
+id_filler!(fill_property_ids, property);
+id_filler!(fill_person_ids, person);
+id_filler!(fill_tenancy_ids, tenancy);
+id_filler!(fill_account_ids, rent_account);
 
 fn need(known: &HashMap<String, Known>, reference: &str) -> Result<i64, sea_orm::DbErr> {
     known
@@ -777,9 +813,10 @@ fn need(known: &HashMap<String, Known>, reference: &str) -> Result<i64, sea_orm:
         .ok_or_else(|| sea_orm::DbErr::Custom(format!("{reference} was checked but has no id after its insert")))
 }
 
+/// Upserts the rows of the files before `transactions.csv`.
 async fn apply(
     txn: &DatabaseTransaction,
-    mut plan: Plan,
+    plan: &mut Plan<'_>,
     files: &mut [FileSummary],
     progress: &dyn ImportProgress,
 ) -> Result<(), ImportError> {
@@ -788,7 +825,7 @@ async fn apply(
     let mut new = Vec::new();
     let mut new_refs = Vec::new();
     for (rec, org, current) in std::mem::take(&mut plan.properties) {
-        let r = rec.row;
+        let r = rec.row.clone();
         let officer = r.patch.as_ref().and_then(|p| plan.officers.get(&(org, p.clone())).copied());
         let s = summary(files, File::Properties);
         let model = property::Model {
@@ -818,7 +855,7 @@ async fn apply(
             None => {
                 let mut am = property::ActiveModel::from(model).reset_all();
                 am.id = sea_orm::ActiveValue::NotSet;
-                new.push(am);
+                push_insert(txn, &mut new, am).await?;
                 new_refs.push(r.property_ref);
                 s.inserted += 1;
             }
@@ -826,14 +863,14 @@ async fn apply(
         progress.inc(1);
     }
     insert_all(txn, new).await?;
-    fill_ids(&mut plan.known_properties, load_properties(txn, new_refs.into_iter()).await?, |m| m.id);
+    fill_property_ids(txn, &mut plan.known_properties, new_refs).await?;
 
     // People.
     progress.stage(File::People.name(), plan.people.len() as u64);
     let mut new = Vec::new();
     let mut new_refs = Vec::new();
     for (rec, org, current) in std::mem::take(&mut plan.people) {
-        let r = rec.row;
+        let r = rec.row.clone();
         let s = summary(files, File::People);
         let model = person::Model {
             id: current.as_ref().map_or(0, |c| c.id),
@@ -855,7 +892,7 @@ async fn apply(
             None => {
                 let mut am = person::ActiveModel::from(model).reset_all();
                 am.id = sea_orm::ActiveValue::NotSet;
-                new.push(am);
+                push_insert(txn, &mut new, am).await?;
                 new_refs.push(r.person_ref);
                 s.inserted += 1;
             }
@@ -863,14 +900,14 @@ async fn apply(
         progress.inc(1);
     }
     insert_all(txn, new).await?;
-    fill_ids(&mut plan.known_people, load_people(txn, new_refs.into_iter()).await?, |m| m.id);
+    fill_person_ids(txn, &mut plan.known_people, new_refs).await?;
 
     // Tenancies.
     progress.stage(File::Tenancies.name(), plan.tenancies.len() as u64);
     let mut new = Vec::new();
     let mut new_refs = Vec::new();
     for (rec, org, current) in std::mem::take(&mut plan.tenancies) {
-        let r = rec.row;
+        let r = rec.row.clone();
         let s = summary(files, File::Tenancies);
         let model = tenancy::Model {
             id: current.as_ref().map_or(0, |c| c.id),
@@ -890,7 +927,7 @@ async fn apply(
             None => {
                 let mut am = tenancy::ActiveModel::from(model).reset_all();
                 am.id = sea_orm::ActiveValue::NotSet;
-                new.push(am);
+                push_insert(txn, &mut new, am).await?;
                 new_refs.push(r.tenancy_ref);
                 s.inserted += 1;
             }
@@ -898,7 +935,7 @@ async fn apply(
         progress.inc(1);
     }
     insert_all(txn, new).await?;
-    fill_ids(&mut plan.known_tenancies, load_tenancies(txn, new_refs.into_iter()).await?, |m| m.id);
+    fill_tenancy_ids(txn, &mut plan.known_tenancies, new_refs).await?;
 
     // Members: demotions first, so that a new lead never meets the old one.
     progress.stage(File::TenancyMembers.name(), plan.members.len() as u64);
@@ -906,7 +943,7 @@ async fn apply(
     members.sort_by_key(|(rec, _)| rec.row.role == "lead");
     let mut new = Vec::new();
     for (rec, current) in members {
-        let r = rec.row;
+        let r = rec.row.clone();
         let s = summary(files, File::TenancyMembers);
         let tenancy_id = need(&plan.known_tenancies, &r.tenancy_ref)?;
         let person_id = need(&plan.known_people, &r.person_ref)?;
@@ -919,12 +956,17 @@ async fn apply(
                 s.updated += 1;
             }
             None => {
-                new.push(tenancy_member::ActiveModel {
-                    tenancy_id: Set(tenancy_id),
-                    person_id: Set(person_id),
-                    role: Set(r.role.to_owned()),
-                    ..Default::default()
-                });
+                push_insert(
+                    txn,
+                    &mut new,
+                    tenancy_member::ActiveModel {
+                        tenancy_id: Set(tenancy_id),
+                        person_id: Set(person_id),
+                        role: Set(r.role.to_owned()),
+                        ..Default::default()
+                    },
+                )
+                .await?;
                 s.inserted += 1;
             }
         }
@@ -937,7 +979,7 @@ async fn apply(
     let mut new = Vec::new();
     let mut new_refs = Vec::new();
     for (rec, org, current) in std::mem::take(&mut plan.accounts) {
-        let r = rec.row;
+        let r = rec.row.clone();
         let s = summary(files, File::Accounts);
         let tenancy_id = need(&plan.known_tenancies, &r.tenancy_ref)?;
         match current {
@@ -967,20 +1009,25 @@ async fn apply(
                 }
             }
             None => {
-                new.push(rent_account::ActiveModel {
-                    organisation_id: Set(org),
-                    tenancy_id: Set(tenancy_id),
-                    hms_ref: Set(r.account_ref.clone()),
-                    account_number: Set(r.account_number.as_str().to_owned()),
-                    kind: Set(r.kind.to_owned()),
-                    weekly_charge_pence: Set(r.weekly_charge.pence()),
-                    balance_pence: Set(0),
-                    version: Set(0),
-                    last_entry_date: Set(None),
-                    opened_on: Set(r.opened_on),
-                    closed_on: Set(r.closed_on),
-                    ..Default::default()
-                });
+                push_insert(
+                    txn,
+                    &mut new,
+                    rent_account::ActiveModel {
+                        organisation_id: Set(org),
+                        tenancy_id: Set(tenancy_id),
+                        hms_ref: Set(r.account_ref.clone()),
+                        account_number: Set(r.account_number.as_str().to_owned()),
+                        kind: Set(r.kind.to_owned()),
+                        weekly_charge_pence: Set(r.weekly_charge.pence()),
+                        balance_pence: Set(0),
+                        version: Set(0),
+                        last_entry_date: Set(None),
+                        opened_on: Set(r.opened_on),
+                        closed_on: Set(r.closed_on),
+                        ..Default::default()
+                    },
+                )
+                .await?;
                 new_refs.push(r.account_ref);
                 s.inserted += 1;
             }
@@ -988,68 +1035,23 @@ async fn apply(
         progress.inc(1);
     }
     insert_all(txn, new).await?;
-    fill_ids(&mut plan.known_accounts, load_accounts(txn, new_refs.into_iter()).await?, |m| m.id);
+    fill_account_ids(txn, &mut plan.known_accounts, new_refs).await?;
 
-    // Transactions, per account in file order, through the ledger.
-    progress.stage(File::Transactions.name(), plan.transactions.len() as u64);
-    let mut order: Vec<String> = Vec::new();
-    let mut by_account: HashMap<String, Vec<NewEntry>> = HashMap::new();
-    for rec in std::mem::take(&mut plan.transactions) {
-        let r = rec.row;
-        let channel = r.channel.or(match r.kind {
-            EntryKind::Payment => Some(Channel::Hms),
-            EntryKind::HousingBenefit => Some(Channel::HousingBenefit),
-            EntryKind::UniversalCredit => Some(Channel::UniversalCredit),
-            _ => None,
-        });
-        let entries = by_account.entry(r.account_ref.clone()).or_insert_with(|| {
-            order.push(r.account_ref.clone());
-            Vec::new()
-        });
-        entries.push(NewEntry {
-            kind: r.kind,
-            amount: r.amount,
-            effective_date: r.date,
-            description: r.description.unwrap_or_else(|| default_description(r.kind).to_owned()),
-            source: SOURCE.to_owned(),
-            source_ref: r.transaction_id,
-            channel,
-        });
-    }
-    // PostgreSQL plans the ledger's lookups from table statistics, which a big import
-    // makes stale (a plan that fits an empty ledger scans a full one). Refreshing them
-    // first, and again as this run adds rows, keeps each lookup an index probe. ANALYZE
-    // samples a fixed number of rows, so this costs seconds even on a large ledger.
-    let postgres = txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
-    let total: usize = by_account.values().map(Vec::len).sum();
-    let mut since_analyze = 0u64;
-    if postgres && total >= ANALYZE_EVERY as usize / 10 {
-        txn.execute_unprepared("ANALYZE ledger_entry").await?;
-    }
-    for account_ref in order {
-        let Some(entries) = by_account.remove(&account_ref) else { continue };
-        let n = entries.len() as u64;
-        since_analyze += n;
-        if postgres && since_analyze >= ANALYZE_EVERY {
-            txn.execute_unprepared("ANALYZE ledger_entry").await?;
-            since_analyze = 0;
-        }
-        let account_id = need(&plan.known_accounts, &account_ref)?;
-        let s = summary(files, File::Transactions);
-        for outcome in ledger::post_batch(txn, account_id, entries).await? {
-            match outcome {
-                PostOutcome::Posted(_) => s.posted += 1,
-                PostOutcome::AlreadyPosted(_) => s.already_posted += 1,
-            }
-        }
-        progress.inc(n);
-    }
+    Ok(())
+}
 
+/// Upserts the rows of `planned_work.csv`.
+async fn apply_works(
+    txn: &DatabaseTransaction,
+    plan: &mut Plan<'_>,
+    files: &mut [FileSummary],
+    progress: &dyn ImportProgress,
+) -> Result<(), ImportError> {
     // Planned work.
     progress.stage(File::PlannedWork.name(), plan.works.len() as u64);
     let mut new = Vec::new();
     for (rec, current) in std::mem::take(&mut plan.works) {
-        let r = rec.row;
+        let r = rec.row.clone();
         let s = summary(files, File::PlannedWork);
         let model = planned_work::Model {
             id: current.as_ref().map_or(0, |c| c.id),
@@ -1071,13 +1073,463 @@ async fn apply(
             None => {
                 let mut am = planned_work::ActiveModel::from(model).reset_all();
                 am.id = sea_orm::ActiveValue::NotSet;
-                new.push(am);
+                push_insert(txn, &mut new, am).await?;
                 s.inserted += 1;
             }
         }
         progress.inc(1);
     }
     insert_all(txn, new).await?;
+    Ok(())
+}
+
+/// An account's figures while its transactions are posted: read when it is locked, then
+/// carried forward entry by entry in file order.
+struct Running {
+    balance_pence: i64,
+    /// Entries this run posted to it.
+    posted: i64,
+    last_entry_date: Option<NaiveDate>,
+}
+
+/// A ledger entry ready to insert.
+struct NewRow {
+    account_id: i64,
+    kind: EntryKind,
+    amount_pence: i64,
+    effective_date: NaiveDate,
+    description: String,
+    source_ref: String,
+    channel: Option<Channel>,
+    balance_after_pence: i64,
+}
+
+/// The placeholder of bound parameter `n` (1-based), for statements whose parameters are
+/// numbered in the order they appear. SQLite gets anonymous `?`: with numbered ones, binding
+/// each parameter looks its name up in a list, which makes a statement of thousands of
+/// parameters cost millions of steps.
+fn param(backend: DatabaseBackend, n: usize) -> String {
+    match backend {
+        DatabaseBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    }
+}
+
+/// The columns of a ledger entry, in the order they are bound.
+const ENTRY_COLUMNS: usize = 10;
+
+/// SQLite: `INSERT` of `rows` ledger entries, 10 parameters each.
+fn insert_sql(backend: DatabaseBackend, rows: usize) -> String {
+    let mut sql = String::with_capacity(rows * (ENTRY_COLUMNS * 8 + 4) + 256);
+    sql.push_str(
+        "INSERT INTO ledger_entry (account_id, kind, amount_pence, effective_date, posted_at, description, source, \
+         source_ref, channel, balance_after_pence) VALUES ",
+    );
+    for i in 0..rows {
+        sql.push_str(if i == 0 { "(" } else { ", (" });
+        let first = i * ENTRY_COLUMNS + 1;
+        let params: Vec<String> = (first..first + ENTRY_COLUMNS).map(|n| param(backend, n)).collect();
+        sql.push_str(&params.join(", "));
+        sql.push(')');
+    }
+    sql
+}
+
+/// PostgreSQL: any number of ledger entries in one `INSERT`, a column per array parameter
+/// (the posting time and the source are shared), in the arrays' order. An empty channel
+/// stands for none (the driver binds no null inside a text array).
+const UNNEST_INSERT: &str = "INSERT INTO ledger_entry (account_id, kind, amount_pence, effective_date, posted_at, \
+     description, source, source_ref, channel, balance_after_pence) \
+     SELECT u.account_id, u.kind, u.amount_pence, u.effective_date, $1, u.description, $2, u.source_ref, \
+     NULLIF(u.channel, ''), u.balance_after_pence \
+     FROM UNNEST($3::int8[], $4::text[], $5::int8[], $6::date[], $7::text[], $8::text[], $9::text[], $10::int8[]) \
+     WITH ORDINALITY AS u(account_id, kind, amount_pence, effective_date, description, source_ref, channel, \
+     balance_after_pence, n) ORDER BY u.n";
+
+/// Inserts ledger entries in bulk: on SQLite multi-row `INSERT`s of
+/// [`SQLITE_ENTRIES_PER_INSERT`] rows, on PostgreSQL one `INSERT ... SELECT FROM UNNEST` of
+/// up to [`POSTGRES_ENTRIES_PER_INSERT`] rows (ten parameters, whatever the number of rows).
+/// A key already in the ledger fails the statement, and so the run: the caller checked the
+/// keys first, so only another import running at the same time can have posted it.
+struct Inserter {
+    backend: DatabaseBackend,
+    /// SQLite: the statement for a full chunk, built once.
+    full: String,
+}
+
+impl Inserter {
+    fn new(backend: DatabaseBackend) -> Self {
+        let full = match backend {
+            DatabaseBackend::Postgres => String::new(),
+            _ => insert_sql(backend, SQLITE_ENTRIES_PER_INSERT),
+        };
+        Inserter { backend, full }
+    }
+
+    async fn insert(&self, txn: &DatabaseTransaction, rows: Vec<NewRow>) -> Result<u64, ImportError> {
+        let posted_at: DateTime<Utc> = Utc::now();
+        let per_statement = match self.backend {
+            DatabaseBackend::Postgres => POSTGRES_ENTRIES_PER_INSERT,
+            _ => SQLITE_ENTRIES_PER_INSERT,
+        };
+        let mut rows = rows.into_iter().peekable();
+        let mut inserted = 0;
+        while rows.peek().is_some() {
+            let chunk: Vec<NewRow> = rows.by_ref().take(per_statement).collect();
+            let n = chunk.len();
+            let statement = match self.backend {
+                DatabaseBackend::Postgres => {
+                    let mut account_ids = Vec::with_capacity(n);
+                    let mut kinds = Vec::with_capacity(n);
+                    let mut amounts = Vec::with_capacity(n);
+                    let mut dates = Vec::with_capacity(n);
+                    let mut descriptions = Vec::with_capacity(n);
+                    let mut refs = Vec::with_capacity(n);
+                    let mut channels = Vec::with_capacity(n);
+                    let mut balances = Vec::with_capacity(n);
+                    for r in chunk {
+                        account_ids.push(r.account_id);
+                        kinds.push(r.kind.as_str().to_owned());
+                        amounts.push(r.amount_pence);
+                        dates.push(r.effective_date);
+                        descriptions.push(r.description);
+                        refs.push(r.source_ref);
+                        channels.push(r.channel.map_or_else(String::new, |c| c.as_str().to_owned()));
+                        balances.push(r.balance_after_pence);
+                    }
+                    let values: Vec<Value> = vec![
+                        posted_at.into(),
+                        SOURCE.into(),
+                        account_ids.into(),
+                        kinds.into(),
+                        amounts.into(),
+                        dates.into(),
+                        descriptions.into(),
+                        refs.into(),
+                        channels.into(),
+                        balances.into(),
+                    ];
+                    Statement::from_sql_and_values(self.backend, UNNEST_INSERT, values)
+                }
+                _ => {
+                    let sql =
+                        if n == SQLITE_ENTRIES_PER_INSERT { self.full.clone() } else { insert_sql(self.backend, n) };
+                    let mut values: Vec<Value> = Vec::with_capacity(n * ENTRY_COLUMNS);
+                    for r in chunk {
+                        values.push(r.account_id.into());
+                        values.push(r.kind.as_str().into());
+                        values.push(r.amount_pence.into());
+                        values.push(r.effective_date.into());
+                        values.push(posted_at.into());
+                        values.push(r.description.into());
+                        values.push(SOURCE.into());
+                        values.push(r.source_ref.into());
+                        values.push(r.channel.map(|c| c.as_str().to_owned()).into());
+                        values.push(r.balance_after_pence.into());
+                    }
+                    Statement::from_sql_and_values(self.backend, sql, values)
+                }
+            };
+            let done = match txn.execute_raw(statement).await {
+                Ok(done) => done.rows_affected(),
+                Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
+                    return Err(ImportError::Concurrent);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if done != n as u64 {
+                return Err(sea_orm::DbErr::Custom(format!("{done} of {n} ledger entries were inserted")).into());
+            }
+            inserted += done;
+        }
+        Ok(inserted)
+    }
+}
+
+/// Loads the accounts named in `rows` that are neither known nor known to be missing.
+async fn resolve_accounts(
+    txn: &DatabaseTransaction,
+    known: &mut HashMap<String, Known>,
+    missing: &mut HashSet<String>,
+    rows: &[Rec<TransactionIn>],
+) -> Result<(), sea_orm::DbErr> {
+    let wanted: HashSet<&String> =
+        rows.iter().map(|r| &r.row.account_ref).filter(|r| !known.contains_key(*r) && !missing.contains(*r)).collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let wanted: Vec<String> = wanted.into_iter().cloned().collect();
+    let found = load_accounts(txn, wanted.iter().cloned()).await?;
+    for r in wanted {
+        match found.get(&r) {
+            Some(m) => {
+                known.insert(r, Known { id: Some(m.id), org: m.organisation_id });
+            }
+            None => {
+                missing.insert(r);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The account, kind and amount of the ids in `rows` already posted with source `hms`.
+async fn posted_before(
+    txn: &DatabaseTransaction,
+    rows: &[Rec<TransactionIn>],
+) -> Result<HashMap<String, (i64, String, i64)>, sea_orm::DbErr> {
+    let backend = txn.get_database_backend();
+    let mut out = HashMap::new();
+    for chunk in rows.chunks(TX_BATCH) {
+        let select = "SELECT source_ref, account_id, kind, amount_pence FROM ledger_entry WHERE source = ";
+        let statement = match backend {
+            DatabaseBackend::Postgres => {
+                let ids: Vec<String> = chunk.iter().map(|r| r.row.transaction_id.clone()).collect();
+                let sql = format!("{select}$1 AND source_ref = ANY($2::text[])");
+                Statement::from_sql_and_values(backend, sql, vec![SOURCE.into(), ids.into()])
+            }
+            _ => {
+                let sql = format!("{select}? AND source_ref IN ({})", vec!["?"; chunk.len()].join(", "));
+                let mut values: Vec<Value> = Vec::with_capacity(chunk.len() + 1);
+                values.push(SOURCE.into());
+                values.extend(chunk.iter().map(|r| Value::from(r.row.transaction_id.as_str())));
+                Statement::from_sql_and_values(backend, sql, values)
+            }
+        };
+        for row in txn.query_all_raw(statement).await? {
+            let source_ref: String = row.try_get("", "source_ref")?;
+            out.insert(
+                source_ref,
+                (row.try_get("", "account_id")?, row.try_get("", "kind")?, row.try_get("", "amount_pence")?),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Locks the accounts of `rows` not locked yet (a write to the row first, as
+/// [`post_batch`](crate::domain::ledger::post_batch) does, which also reads the figures to carry on from), gives each
+/// entry its running balance and inserts them. Returns the number posted.
+async fn post_rows(
+    txn: &DatabaseTransaction,
+    inserter: &Inserter,
+    running: &mut HashMap<i64, Running>,
+    rows: Vec<(i64, TransactionIn)>,
+) -> Result<u64, ImportError> {
+    let mut to_lock: Vec<i64> = rows
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| !running.contains_key(id))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    to_lock.sort_unstable();
+    for chunk in to_lock.chunks(LOOKUP_CHUNK) {
+        let locked = rent_account::Entity::update_many()
+            .col_expr(rent_account::Column::Version, Expr::col(rent_account::Column::Version))
+            .filter(rent_account::Column::Id.is_in(chunk.to_vec()))
+            .exec_with_returning(txn)
+            .await?;
+        for a in locked {
+            running.insert(
+                a.id,
+                Running { balance_pence: a.balance_pence, posted: 0, last_entry_date: a.last_entry_date },
+            );
+        }
+    }
+    let mut entries = Vec::with_capacity(rows.len());
+    for (account_id, r) in rows {
+        let account = running.get_mut(&account_id).ok_or(LedgerError::AccountNotFound(account_id))?;
+        if !r.kind.accepts(r.amount) {
+            return Err(LedgerError::WrongSign { kind: r.kind, amount: r.amount }.into());
+        }
+        account.balance_pence = account.balance_pence.checked_add(r.amount.pence()).ok_or(LedgerError::Overflow)?;
+        account.posted += 1;
+        account.last_entry_date = Some(account.last_entry_date.map_or(r.date, |d| Ord::max(d, r.date)));
+        let channel = r.channel.or(match r.kind {
+            EntryKind::Payment => Some(Channel::Hms),
+            EntryKind::HousingBenefit => Some(Channel::HousingBenefit),
+            EntryKind::UniversalCredit => Some(Channel::UniversalCredit),
+            _ => None,
+        });
+        entries.push(NewRow {
+            account_id,
+            kind: r.kind,
+            amount_pence: r.amount.pence(),
+            effective_date: r.date,
+            description: r.description.unwrap_or_else(|| default_description(r.kind).to_owned()),
+            source_ref: r.transaction_id,
+            channel,
+            balance_after_pence: account.balance_pence,
+        });
+    }
+    inserter.insert(txn, entries).await
+}
+
+/// Writes the cached balance, version and last entry date of every account posted to.
+async fn write_totals(txn: &DatabaseTransaction, running: &HashMap<i64, Running>) -> Result<(), sea_orm::DbErr> {
+    let backend = txn.get_database_backend();
+    let touched: Vec<(i64, &Running)> = running.iter().filter(|(_, r)| r.posted > 0).map(|(id, r)| (*id, r)).collect();
+    for chunk in touched.chunks(TOTALS_CHUNK) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let b = i * 4;
+                format!(
+                    "({}, {}, {}, {})",
+                    param(backend, b + 1),
+                    param(backend, b + 2),
+                    param(backend, b + 3),
+                    param(backend, b + 4)
+                )
+            })
+            .collect();
+        let sql = format!(
+            "UPDATE rent_account SET balance_pence = v.column2, version = rent_account.version + v.column3, \
+             last_entry_date = v.column4 FROM (VALUES {}) AS v WHERE rent_account.id = v.column1",
+            rows.join(", ")
+        );
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
+        for (id, r) in chunk {
+            values.push((*id).into());
+            values.push(r.balance_pence.into());
+            values.push(r.posted.into());
+            values.push(r.last_entry_date.into());
+        }
+        let done = txn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?.rows_affected();
+        if done != chunk.len() as u64 {
+            return Err(sea_orm::DbErr::Custom(format!(
+                "{} of the accounts posted to could not be updated",
+                chunk.len() as u64 - done
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Streams `transactions.csv` a second time, checks each valid row against the database and,
+/// while `writing`, posts it.
+#[expect(clippy::too_many_arguments, reason = "the state of the whole run")]
+async fn transactions(
+    txn: &DatabaseTransaction,
+    file: &TransactionsFile,
+    plan: &mut Plan<'_>,
+    checks: &mut Checks<'_>,
+    files: &mut [FileSummary],
+    mut writing: bool,
+    skip_invalid: bool,
+    progress: &dyn ImportProgress,
+) -> Result<(), ImportError> {
+    let f = File::Transactions;
+    let rows = summary(files, f).rows;
+    progress.stage(f.name(), rows);
+    if file.valid_rows == 0 {
+        progress.inc(rows);
+        return Ok(());
+    }
+    let backend = txn.get_database_backend();
+    // PostgreSQL plans the ledger's lookups from table statistics, which a big import
+    // makes stale (a plan that fits an empty ledger scans a full one). Refreshing them
+    // first, and again as this run adds rows, keeps each lookup an index probe. ANALYZE
+    // samples a fixed number of rows, so this costs seconds even on a large ledger.
+    let postgres = backend == DatabaseBackend::Postgres;
+    if postgres && writing && file.valid_rows >= ANALYZE_EVERY / 10 {
+        txn.execute_unprepared("ANALYZE ledger_entry").await?;
+    }
+    // With no HMS transaction in the ledger yet (a first import), no id can have been
+    // posted before, so the lookups are skipped: a repeat within the file is found by the
+    // reading, and a concurrent import's posting by the insert.
+    let any_before = ledger_entry::Entity::find()
+        .select_only()
+        .column(ledger_entry::Column::Id)
+        .filter(ledger_entry::Column::Source.eq(SOURCE))
+        .into_tuple::<i64>()
+        .one(txn)
+        .await?
+        .is_some();
+    let mut reader = file.reread()?;
+    let (sender, mut batches) = tokio::sync::mpsc::channel::<Result<Batch, ReadError>>(TX_BATCHES_AHEAD);
+    let reading = tokio::task::spawn_blocking(move || {
+        loop {
+            let next = match reader.next_batch(TX_BATCH) {
+                Ok(Some(batch)) => Ok(batch),
+                Ok(None) => return,
+                Err(e) => Err(e),
+            };
+            let failed = next.is_err();
+            // A closed channel means the import stopped (it failed): so does the reading.
+            if sender.blocking_send(next).is_err() || failed {
+                return;
+            }
+        }
+    });
+    let inserter = Inserter::new(backend);
+    let mut running: HashMap<i64, Running> = HashMap::new();
+    let mut missing: HashSet<String> = HashSet::new();
+    let mut since_analyze = 0u64;
+    while let Some(batch) = batches.recv().await {
+        let Batch { rows: batch_rows, errors, read } = batch?;
+        if !errors.is_empty() {
+            writing &= skip_invalid;
+            checks.errors.extend(errors);
+        }
+        resolve_accounts(txn, &mut plan.known_accounts, &mut missing, &batch_rows).await?;
+        let before = if any_before { posted_before(txn, &batch_rows).await? } else { HashMap::new() };
+        let mut new = Vec::new();
+        for rec in batch_rows {
+            let (line, r) = (rec.line, rec.row);
+            let Some(a) =
+                checks.resolve(&plan.known_accounts, File::Accounts, "account", &r.account_ref, f, line, "account_ref")
+            else {
+                writing &= skip_invalid;
+                continue;
+            };
+            if let Some((account_id, kind, amount)) = before.get(&r.transaction_id) {
+                if Some(*account_id) != a.id || kind != r.kind.as_str() || *amount != r.amount.pence() {
+                    checks.error(
+                        f,
+                        line,
+                        "transaction_id",
+                        format!(
+                            "{} was imported before as a {} of {} on another account or with another amount; a posted transaction cannot change (post a reversal instead)",
+                            r.transaction_id,
+                            kind,
+                            Money::from_pence(*amount)
+                        ),
+                    );
+                    writing &= skip_invalid;
+                } else {
+                    summary(files, f).already_posted += 1;
+                }
+                continue;
+            }
+            if writing {
+                let account_id = a.id.ok_or_else(|| {
+                    sea_orm::DbErr::Custom(format!("{} was checked but has no id after its insert", r.account_ref))
+                })?;
+                new.push((account_id, r));
+            }
+        }
+        if writing && !new.is_empty() {
+            let n = post_rows(txn, &inserter, &mut running, new).await?;
+            summary(files, f).posted += n;
+            since_analyze += n;
+            if postgres && since_analyze >= ANALYZE_EVERY {
+                txn.execute_unprepared("ANALYZE ledger_entry").await?;
+                since_analyze = 0;
+            }
+        }
+        progress.inc(read);
+    }
+    reading.await.map_err(|e| sea_orm::DbErr::Custom(format!("reading {} stopped: {e}", f.name())))?;
+    if writing {
+        write_totals(txn, &running).await?;
+        // Fresh statistics for what comes after the commit (PostgreSQL only analyses a
+        // table by itself once enough changes have been committed).
+        if postgres && summary(files, f).posted >= ANALYZE_EVERY / 10 {
+            txn.execute_unprepared("ANALYZE rent_account").await?;
+            txn.execute_unprepared("ANALYZE ledger_entry").await?;
+        }
+    }
     Ok(())
 }
 
