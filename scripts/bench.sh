@@ -10,6 +10,9 @@
 #                          api/src/http/bench_baseline.rs)
 #   account-summary-<db>   GET /api/v1/accounts/{id} (balance and the last three lines)
 #   history-<db>           GET /api/v1/accounts/{id}/transactions?limit=50
+#   import-<db>            `doorstep import DIR` of the demo written as an HMS export (scale
+#                          BENCH_SCALE), then the same files again: rows/s and peak RSS
+#                          (scripts/bench-import.sh, its own databases)
 #   charge-run-<db>        `doorstep charge-run --week W` for the first week after the latest
 #                          charge in the database (skipping rent-free weeks): seconds and
 #                          accounts charged per second. It posts that week for real, so a
@@ -76,6 +79,7 @@ kinds=(seed org baseline-summary account-summary history charge-run)
 all_scenarios=()
 for b in sqlite postgres; do for k in "${kinds[@]}"; do all_scenarios+=("$k-$b"); done; done
 all_scenarios+=(reconcile-sqlite reconcile-postgres) # scripts/bench-reconcile.sh, its own databases
+all_scenarios+=(import-sqlite import-postgres) # scripts/bench-import.sh, its own databases
 all_scenarios+=(notify-{latency,throughput}-{sqlite,postgres}) # scripts/bench-payments.sh, its own databases
 selected() {
   local name=$1 tok
@@ -422,6 +426,7 @@ EOF
   fi
 done
 rb=""; for b in sqlite postgres; do selected "reconcile-$b" && rb+="$b "; done; [ -z "$rb" ] || BENCH_RECONCILE_BACKENDS="$rb" BENCH_SKIP_BUILD=1 BENCH_BIN="$bin" BENCH_OUT="$work/out" "$DOORSTEP_ROOT/scripts/bench-reconcile.sh" || failed+=("reconcile")
+ib=""; for b in sqlite postgres; do selected "import-$b" && ib+="$b "; done; [ -z "$ib" ] || BENCH_BACKENDS="$ib" BENCH_SKIP_BUILD=1 BENCH_BIN="$bin" BENCH_OUT="$work/out" "$DOORSTEP_ROOT/scripts/bench-import.sh" || failed+=("import")
 BENCH_SKIP_BUILD=1 BENCH_BIN="$bin" BENCH_PAY_OUT="$work/out" "$DOORSTEP_ROOT/scripts/bench-payments.sh" || failed+=("notify (see its table above)")
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
