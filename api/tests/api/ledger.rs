@@ -209,6 +209,8 @@ async fn ledger_check_reports_drift() {
     let report = check::check(&t.db).await.unwrap();
     assert_eq!(report.drift.len(), 1);
     assert_eq!((report.drift[0].cached_pence, report.drift[0].sum_pence), (123, -500));
+    // The latest line's balance no longer matches the account's either.
+    assert_eq!(report.running_balance_mismatches, 1);
 }
 
 fn kind_strategy() -> impl Strategy<Value = (EntryKind, i64)> {
