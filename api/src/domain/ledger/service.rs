@@ -80,19 +80,7 @@ pub async fn post_one(
     let balance: i64 = moved.try_get("", "balance_pence")?;
     let version: i64 = moved.try_get("", "version")?;
     let now = Utc::now();
-    let mut model = ledger_entry::Model {
-        id: 0,
-        account_id,
-        kind: e.kind.as_str().to_owned(),
-        amount_pence: e.amount.pence(),
-        effective_date: e.effective_date,
-        posted_at: now,
-        description: e.description,
-        source: e.source,
-        source_ref: e.source_ref,
-        channel: e.channel.map(|c| c.as_str().to_owned()),
-        balance_after_pence: balance,
-    };
+    let mut model = unsaved(account_id, e, now, balance);
     let inserted = conn
         .query_one_raw(statement(
             backend,
@@ -191,19 +179,7 @@ pub async fn post_batch(
         }
         balance = balance.checked_add(e.amount).ok_or(LedgerError::Overflow)?;
         last_date = Some(last_date.map_or(e.effective_date, |d| Ord::max(d, e.effective_date)));
-        let model = ledger_entry::Model {
-            id: 0,
-            account_id,
-            kind: e.kind.as_str().to_owned(),
-            amount_pence: e.amount.pence(),
-            effective_date: e.effective_date,
-            posted_at: now,
-            description: e.description,
-            source: e.source,
-            source_ref: e.source_ref,
-            channel: e.channel.map(|c| c.as_str().to_owned()),
-            balance_after_pence: balance.pence(),
-        };
+        let model = unsaved(account_id, e, now, balance.pence());
         seen_in_batch.insert(key, outcomes.len());
         to_insert.push(outcomes.len());
         outcomes.push(PostOutcome::Posted(model));
@@ -239,6 +215,28 @@ pub async fn post_batch(
         .exec(conn)
         .await?;
     Ok(outcomes)
+}
+
+/// The row a new entry becomes, before the database gives it an id.
+fn unsaved(
+    account_id: i64,
+    e: NewEntry,
+    posted_at: chrono::DateTime<Utc>,
+    balance_after_pence: i64,
+) -> ledger_entry::Model {
+    ledger_entry::Model {
+        id: 0,
+        account_id,
+        kind: e.kind.as_str().to_owned(),
+        amount_pence: e.amount.pence(),
+        effective_date: e.effective_date,
+        posted_at,
+        description: e.description,
+        source: e.source,
+        source_ref: e.source_ref,
+        channel: e.channel.map(|c| c.as_str().to_owned()),
+        balance_after_pence,
+    }
 }
 
 /// Corrects a mistake the only way the ledger allows: a new entry of the opposite amount,
