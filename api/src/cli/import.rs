@@ -5,7 +5,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use super::seed_demo::Bar;
-use crate::domain::hms::{self, ImportOptions, ImportProgress, Outcome};
+use crate::domain::hms::{self, ImportOptions, ImportProgress, IndexMode, Outcome};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -15,6 +15,12 @@ pub struct Args {
     /// Import the valid rows and report the rest, instead of rejecting the whole run.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Set the ledger's secondary indexes aside while posting transactions, and build them
+    /// once before committing. `auto` does it for a first load only: at least a million
+    /// transactions, and at least as many as the ledger holds. On PostgreSQL nothing can read
+    /// the ledger until the import commits.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = IndexMode::Auto)]
+    pub defer_indexes: IndexMode,
 }
 
 impl ImportProgress for Bar {
@@ -60,9 +66,14 @@ pub async fn run(config: &crate::Config, args: Args) -> anyhow::Result<()> {
     let export = tokio::task::spawn_blocking(move || hms::read_dir_with(&dir, today, reading.as_ref()))
         .await
         .context("the reading task stopped")??;
-    let report = hms::import(&db, &export, ImportOptions { skip_invalid: args.skip_invalid }, progress.as_ref())
-        .await
-        .with_context(|| format!("importing {}", args.dir.display()))?;
+    let report = hms::import(
+        &db,
+        &export,
+        ImportOptions { skip_invalid: args.skip_invalid, indexes: args.defer_indexes },
+        progress.as_ref(),
+    )
+    .await
+    .with_context(|| format!("importing {}", args.dir.display()))?;
     progress.bar().finish_and_clear();
     print!("{report}");
     if report.outcome == Outcome::Rejected {

@@ -174,6 +174,13 @@ impl Progress for Bar {
         });
     }
 
+    fn step(&self, what: &str) {
+        self.bar.set_message(what.to_owned());
+        if !self.tty {
+            eprintln!("[{:>6.0} s] {what}", self.started.elapsed().as_secs_f64());
+        }
+    }
+
     fn finish(&self) {
         self.bar.finish_and_clear();
     }

@@ -113,7 +113,7 @@ pub async fn poll_once(db: &DatabaseConnection, dir: &Path) -> anyhow::Result<Ve
             out.push(Polled { folder: name, outcome: "already_imported".into(), moved_to });
             continue;
         }
-        let report = hms::import(db, &export, ImportOptions { skip_invalid: false }, &NoProgress).await?;
+        let report = hms::import(db, &export, ImportOptions::default(), &NoProgress).await?;
         write_report(&path, &report.to_string(), &serde_json::to_value(&report)?)?;
         let target = if report.outcome == Outcome::Rejected { "failed" } else { "done" };
         let moved_to = move_to(dir, &path, target)?;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use doorstep::domain::demo::{self, NoProgress, SeedOptions};
-use doorstep::domain::hms::{self, ImportError, ImportOptions, ImportReport, Outcome, ReadError};
+use doorstep::domain::hms::{self, ImportError, ImportOptions, ImportReport, IndexMode, Outcome, ReadError};
 use doorstep::domain::ledger::{self, Channel, EntryKind, NewEntry};
 use doorstep_shared::Money;
 use sea_orm::DatabaseConnection;
@@ -30,8 +30,12 @@ async fn landlords() -> TestDb {
 }
 
 async fn import(db: &DatabaseConnection, dir: &Path, skip_invalid: bool) -> ImportReport {
+    import_with(db, dir, ImportOptions { skip_invalid, ..Default::default() }).await
+}
+
+async fn import_with(db: &DatabaseConnection, dir: &Path, opts: ImportOptions) -> ImportReport {
     let export = hms::read_dir(dir, today()).expect("read the export");
-    hms::import(db, &export, ImportOptions { skip_invalid }, &hms::NoProgress).await.expect("import")
+    hms::import(db, &export, opts, &hms::NoProgress).await.expect("import")
 }
 
 fn file<'a>(r: &'a ImportReport, name: &str) -> &'a hms::import::FileSummary {
@@ -742,4 +746,48 @@ async fn a_transactions_file_that_changes_after_it_was_read_is_not_imported() {
     assert!(err.to_string().contains("changed while it was being imported"), "{err}");
     assert_eq!(snapshot(db).await, before);
     assert_eq!(scalar(db, "SELECT COUNT(*) AS n FROM import_run").await, 0);
+}
+
+/// Every ledger line, in a form that does not depend on ids.
+async fn ledger_lines(db: &DatabaseConnection) -> Vec<String> {
+    strings(
+        db,
+        "SELECT e.source_ref || ' ' || a.hms_ref || ' ' || e.kind || ' ' || CAST(e.amount_pence AS TEXT) || ' ' || \
+         CAST(e.effective_date AS TEXT) || ' ' || COALESCE(e.channel, '-') || ' ' || e.description || ' ' || \
+         CAST(e.balance_after_pence AS TEXT) AS s \
+         FROM ledger_entry e JOIN rent_account a ON a.id = e.account_id ORDER BY e.source_ref",
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_load_with_the_ledger_indexes_set_aside_posts_the_same_and_builds_them_again() {
+    let migrated = ledger::indexes::secondary(&TestDb::new().await.db).await.expect("indexes");
+    let names: Vec<&str> = migrated.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["ix_ledger_entry_account_date", "ix_ledger_entry_date_channel"]);
+
+    let (deferred, kept) = (landlords().await, landlords().await);
+    // The seed of the landlords set the indexes aside and built them again too.
+    assert_eq!(ledger::indexes::secondary(&deferred.db).await.unwrap(), migrated);
+    let dir = fixtures().join("valid");
+    let always = ImportOptions { indexes: IndexMode::Always, ..Default::default() };
+    let never = ImportOptions { indexes: IndexMode::Never, ..Default::default() };
+    let r = import_with(&deferred.db, &dir, always).await;
+    assert_eq!(r.outcome, Outcome::Committed, "{r}");
+    assert_eq!(file(&r, "transactions.csv").posted, 134);
+    let r = import_with(&kept.db, &dir, never).await;
+    assert_eq!(r.outcome, Outcome::Committed, "{r}");
+    assert_eq!(ledger::indexes::secondary(&deferred.db).await.unwrap(), migrated, "built again as migrated");
+    assert_eq!(ledger_lines(&deferred.db).await, ledger_lines(&kept.db).await);
+    assert_eq!(snapshot(&deferred.db).await, snapshot(&kept.db).await);
+    ledger_is_consistent(&deferred.db).await;
+
+    // A run rejected while posting (an unknown account on line 10 of transactions.csv)
+    // rolls back, and the indexes it set aside are there as before.
+    let t = landlords().await;
+    let before = snapshot(&t.db).await;
+    let r = import_with(&t.db, &fixtures().join("bad/unknown_account"), always).await;
+    assert_eq!(r.outcome, Outcome::Rejected, "{r}");
+    assert_eq!(snapshot(&t.db).await, before);
+    assert_eq!(ledger::indexes::secondary(&t.db).await.unwrap(), migrated);
 }

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use doorstep::domain::demo::{self, NoProgress, SeedError, SeedOptions};
 use doorstep::domain::ledger::bulk::{self, Backend, BulkError, HistoryChunk};
-use doorstep::domain::ledger::{Channel, EntryKind};
+use doorstep::domain::ledger::{self, Channel, EntryKind};
 use doorstep_shared::Money;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
@@ -299,4 +299,13 @@ async fn scale_zero_makes_just_the_landlords() {
     assert_eq!(scalar(&t.db, "SELECT COUNT(*) AS n FROM organisation").await, 3);
     assert_eq!(scalar(&t.db, "SELECT COUNT(*) AS n FROM property").await, 0);
     assert!(scalar(&t.db, "SELECT COUNT(*) AS n FROM housing_officer").await >= 9);
+}
+
+#[tokio::test]
+async fn the_ledger_indexes_set_aside_for_the_load_are_built_again_as_migrated() {
+    let migrated = ledger::indexes::secondary(&TestDb::new().await.db).await.expect("indexes");
+    assert!(migrated.iter().any(|i| i.name == "ix_ledger_entry_date_channel"), "{migrated:?}");
+    let t = seeded(&tiny(1)).await;
+    assert_eq!(ledger::indexes::secondary(&t.db).await.expect("indexes"), migrated);
+    assert!(scalar(&t.db, "SELECT COUNT(*) AS n FROM ledger_entry").await > 1000);
 }

@@ -50,6 +50,8 @@ pub trait Progress: Send + Sync {
     fn start(&self, _total: u64) {}
     /// `done` tenancies and `rows` rows are written so far.
     fn advance(&self, _done: u64, _rows: u64) {}
+    /// The rows are written; `what` is being done before the end.
+    fn step(&self, _what: &str) {}
     fn finish(&self) {}
 }
 

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
 
 use super::generate::{
     AccountRow, EntryRow, FeatureRow, Generator, IdBase, MemberRow, PersonRow, Plan, PropertyRow, SOURCE, Sink,
@@ -18,6 +18,7 @@ use super::generate::{
 use super::table::{TableBatch, Val};
 use super::{Progress, SeedOptions};
 use crate::domain::ledger::bulk::{self, Backend, BulkError, HistoryChunk};
+use crate::domain::ledger::indexes;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
@@ -345,6 +346,51 @@ pub async fn seed(
     for t in &head {
         *counts.entry(t.table).or_default() += t.rows();
     }
+
+    // The ledger's secondary indexes are built once at the end: kept up row by row, they take
+    // most of a full-scale seed's time (see `ledger::indexes`).
+    let aside = indexes::set_aside(db).await?;
+    let written = write_all(db, backend, generator, head, counts, opts, progress).await;
+    // Built again whether or not the writing succeeded: a failed seed leaves a database to
+    // drop, never one without its indexes.
+    progress.step("building the ledger's indexes");
+    let txn = db.begin().await?;
+    aside.rebuild(&txn).await?;
+    txn.commit().await?;
+    let counts = written?;
+
+    progress.step("refreshing the planner's statistics");
+    finish(db, backend).await?;
+    progress.finish();
+    let database_bytes = database_size(db).await.ok().flatten();
+    let order = [
+        "organisation",
+        "housing_officer",
+        "rent_free_week",
+        "property",
+        "property_feature",
+        "person",
+        "tenancy",
+        "tenancy_member",
+        "rent_account",
+        "planned_work",
+        "ledger_entry",
+    ];
+    let rows = order.iter().map(|t| (*t, counts.get(t).copied().unwrap_or(0))).collect();
+    Ok(SeedReport { rows, tenancies: opts.scale, elapsed: started.elapsed(), database_bytes })
+}
+
+/// Writes the landlords (`head`), then the homes, people, tenancies and their histories from
+/// the generator, pipelined. Returns the rows written per table.
+async fn write_all(
+    db: &DatabaseConnection,
+    backend: Backend,
+    generator: Generator,
+    head: Vec<TableBatch>,
+    counts: BTreeMap<&'static str, u64>,
+    opts: &SeedOptions,
+    progress: &dyn Progress,
+) -> Result<BTreeMap<&'static str, u64>, SeedError> {
     let mut writer = Writer::open(db, backend).await?;
     writer.write(head, None).await?;
 
@@ -417,26 +463,7 @@ pub async fn seed(
         r?;
     }
     produced?;
-    let counts = tally.into_inner().map(|t| t.0).unwrap_or_default();
-
-    finish(db, backend).await?;
-    progress.finish();
-    let database_bytes = database_size(db).await.ok().flatten();
-    let order = [
-        "organisation",
-        "housing_officer",
-        "rent_free_week",
-        "property",
-        "property_feature",
-        "person",
-        "tenancy",
-        "tenancy_member",
-        "rent_account",
-        "planned_work",
-        "ledger_entry",
-    ];
-    let rows = order.iter().map(|t| (*t, counts.get(t).copied().unwrap_or(0))).collect();
-    Ok(SeedReport { rows, tenancies: opts.scale, elapsed: started.elapsed(), database_bytes })
+    Ok(tally.into_inner().map(|t| t.0).unwrap_or_default())
 }
 
 /// The seed's own connection, taken out of the pool (and closed at the end rather than

@@ -8,5 +8,8 @@ pub mod import;
 pub mod read;
 
 pub use format::{File, RowError};
-pub use import::{ImportError, ImportOptions, ImportProgress, ImportReport, NoProgress, Outcome, import};
+pub use import::{
+    DEFER_INDEXES_FROM, ImportError, ImportOptions, ImportProgress, ImportReport, IndexMode, NoProgress, Outcome,
+    import,
+};
 pub use read::{Batch, Export, ReadError, Rereader, Source, TransactionsFile, read_dir, read_dir_with, read_files};

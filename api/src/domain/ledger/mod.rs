@@ -7,6 +7,7 @@ pub mod access;
 pub mod bulk;
 pub mod charge_run;
 pub mod check;
+pub mod indexes;
 pub mod model;
 pub mod service;
 mod sql;
